@@ -1,0 +1,283 @@
+"""Read one landing file into a table of text columns, keeping the line number of every record.
+
+Parsing is deliberately type-free: every value comes back as text (or null when absent) and typing happens in
+``validate`` on whole columns. Files are read by Arrow's C++ readers (the fast path, several times faster than
+Python); a file they cannot read line-for-line (a broken JSON line, a record spanning lines, blank lines) is read
+again by Python's own parsers, which reject the bad record and carry on. A record that cannot be split into
+fields is returned as a rejection. A file that cannot be read at all raises ``UnreadableFileError`` naming the
+file, the problem and the fix.
+"""
+
+from __future__ import annotations
+
+import csv
+import gzip
+import io
+import json
+import zlib
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.csv as pa_csv
+import pyarrow.json as pa_json
+
+from proactive_crm.landing.contract import Source
+from proactive_crm.landing.discovery import LandingFile
+
+csv.field_size_limit(10 * 1024 * 1024)
+
+
+class UnreadableFileError(ValueError):
+    """The whole file cannot be loaded; nothing of it is loaded."""
+
+
+@dataclass
+class ParsedFile:
+    table: pa.Table  # text columns as found in the file (contract and extra columns)
+    line_numbers: np.ndarray  # physical line (1-based) of each table row
+    extra_columns: list[str]
+    raw_text: Callable[[int], str]  # raw text of table row i, used for rows rejected later
+    rejected: list[tuple[int, str, str]] = field(default_factory=list)  # (line, raw text, reason)
+
+    @property
+    def rows_read(self) -> int:
+        return self.table.num_rows + len(self.rejected)
+
+
+def read_text(file: LandingFile, data: bytes) -> bytes:
+    """Decompressed, UTF-8-checked bytes of the file, without a byte-order mark."""
+    if file.compressed:
+        try:
+            data = gzip.decompress(data)
+        except (EOFError, OSError, zlib.error) as exc:
+            raise UnreadableFileError(
+                f"{file.path}: the gzip stream is truncated or corrupt ({exc}); re-deliver the file"
+            ) from exc
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
+        raise UnreadableFileError(
+            f"{file.path}: not UTF-8 (invalid byte at line {line}, byte {exc.start}); re-export the file as UTF-8"
+        ) from exc
+    return data.removeprefix(b"\xef\xbb\xbf")  # a BOM written by spreadsheet tools is not part of the header
+
+
+def _count_lines(data: bytes) -> int:
+    return data.count(b"\n") + (0 if data.endswith(b"\n") or not data else 1)
+
+
+def _line_splitter(data: bytes) -> Callable[[int], str]:
+    """Raw text of a physical line, splitting the file only if a rejected row needs it."""
+    cache: list[str] = []
+
+    def line(number: int) -> str:
+        if not cache:
+            cache.extend(data.decode("utf-8").split("\n"))
+        return cache[number - 1].removesuffix("\r")
+
+    return line
+
+
+def _string_table(columns: dict[str, list[str | None]]) -> pa.Table:
+    return pa.table({name: pa.array(values, pa.string()) for name, values in columns.items()})
+
+
+def _check_header(file: LandingFile, source: Source, header: list[str]) -> None:
+    if len(set(header)) != len(header):
+        dupes = sorted({h for h in header if header.count(h) > 1})
+        raise UnreadableFileError(f"{file.path}: header repeats column(s) {', '.join(dupes)}; each column once")
+    missing = [c for c in source.required_columns if c not in header]
+    if missing:
+        raise UnreadableFileError(
+            f"{file.path}: required column(s) {', '.join(missing)} missing from the header "
+            f"(found: {', '.join(header) or 'nothing'}); the {source.name} contract requires "
+            f"{', '.join(source.required_columns)}"
+        )
+
+
+def _csv_fast(data: bytes, header: list[str]) -> ParsedFile | None:
+    """Arrow's CSV reader; None when its rows cannot be mapped one-to-one onto physical lines."""
+    invalid: list[tuple[int | None, str, int]] = []
+
+    def on_invalid(row: pa_csv.InvalidRow) -> str:
+        invalid.append((row.number, row.text, row.actual_columns))
+        return "skip"
+
+    def read(use_threads: bool) -> pa.Table:
+        invalid.clear()
+        return pa_csv.read_csv(
+            io.BytesIO(data),
+            read_options=pa_csv.ReadOptions(use_threads=use_threads, column_names=header, skip_rows=1),
+            parse_options=pa_csv.ParseOptions(newlines_in_values=True, invalid_row_handler=on_invalid),
+            convert_options=pa_csv.ConvertOptions(
+                column_types={h: pa.string() for h in header},
+                strings_can_be_null=True,
+                quoted_strings_can_be_null=False,
+            ),
+        )
+
+    try:
+        table = read(use_threads=True)
+        if invalid:  # Arrow numbers bad rows only when reading single-threaded
+            table = read(use_threads=False)
+    except pa.ArrowInvalid:
+        return None
+    lines = _count_lines(data)
+    if lines != 1 + table.num_rows + len(invalid) or any(number is None for number, _, _ in invalid):
+        return None  # blank lines or records spanning lines: the line numbers would be wrong
+    bad_lines = np.array([number for number, _, _ in invalid], dtype=np.int64)
+    line_numbers = np.setdiff1d(np.arange(2, lines + 1, dtype=np.int64), bad_lines, assume_unique=True)
+    raw = _line_splitter(data)
+    width = len(header)
+    rejected = [
+        (number, text, f"expected {width} fields as in the header, found {found}") for number, text, found in invalid
+    ]
+    return ParsedFile(table, line_numbers, [], lambda i: raw(int(line_numbers[i])), rejected)
+
+
+def _csv_python(text: str, header: list[str]) -> ParsedFile:
+    lines = text.split("\n")  # the csv module counts lines on \n, so raw text is cut the same way
+    reader = csv.reader(io.StringIO(text), strict=True)
+    next(reader)
+    width = len(header)
+    rows: list[list[str]] = []
+    line_numbers: list[int] = []
+    raw_records: list[str] = []
+    rejected: list[tuple[int, str, str]] = []
+    previous_end = reader.line_num
+    while True:
+        start = previous_end + 1
+        try:
+            row = next(reader)
+        except StopIteration:
+            break
+        except csv.Error as exc:
+            previous_end = end = max(reader.line_num, start)
+            rejected.append((start, "\n".join(lines[start - 1 : end]), f"malformed CSV: {exc}"))
+            continue
+        previous_end = end = reader.line_num
+        raw = "\n".join(line.removesuffix("\r") for line in lines[start - 1 : end])
+        if not row or (len(row) == 1 and row[0] == ""):
+            continue  # blank line
+        if len(row) != width:
+            rejected.append((start, raw, f"expected {width} fields as in the header, found {len(row)}"))
+            continue
+        rows.append(row)
+        line_numbers.append(start)
+        raw_records.append(raw)
+    values = list(zip(*rows, strict=True)) if rows else [()] * width
+    table = _string_table({name: list(col) for name, col in zip(header, values, strict=True)})
+    return ParsedFile(table, np.array(line_numbers, dtype=np.int64), [], raw_records.__getitem__, rejected)
+
+
+def parse_csv(file: LandingFile, source: Source, data: bytes) -> ParsedFile:
+    first_line = data.split(b"\n", 1)[0].decode("utf-8")
+    try:
+        header = [h.strip() for h in next(csv.reader([first_line]))]
+    except (StopIteration, csv.Error) as exc:
+        raise UnreadableFileError(f"{file.path}: empty file or unreadable header line; expected a CSV header") from exc
+    if header == [] or header == [""]:
+        raise UnreadableFileError(f"{file.path}: empty file, expected a header line")
+    _check_header(file, source, header)
+    parsed = _csv_fast(data, header) or _csv_python(data.decode("utf-8"), header)
+    parsed.extra_columns = [h for h in header if h not in source.column_names]
+    return parsed
+
+
+def _jsonl_fast(data: bytes, source: Source) -> ParsedFile | None:
+    schema = pa.schema([(name, pa.string()) for name in source.column_names])
+    try:
+        table = pa_json.read_json(
+            io.BytesIO(data),
+            read_options=pa_json.ReadOptions(use_threads=True, block_size=1 << 22),
+            parse_options=pa_json.ParseOptions(explicit_schema=schema, unexpected_field_behavior="infer"),
+        )
+    except pa.ArrowInvalid:
+        return None  # a broken line, or a value that is not text: the Python reader handles both per line
+    lines = _count_lines(data)
+    if table.num_rows != lines:
+        return None
+    extras = [name for name in table.column_names if name not in source.column_names]
+    for name in extras:  # keep unknown fields as their JSON text
+        values = [_json_text(v) for v in table.column(name).to_pylist()]
+        table = table.set_column(table.column_names.index(name), name, pa.array(values, pa.string()))
+    raw = _line_splitter(data)
+    return ParsedFile(table, np.arange(1, lines + 1, dtype=np.int64), extras, lambda i: raw(i + 1))
+
+
+def _jsonl_python(text: str, source: Source) -> ParsedFile:
+    columns: dict[str, list[str | None]] = {name: [] for name in source.column_names}
+    extras: list[str] = []
+    line_numbers: list[int] = []
+    raw_records: list[str] = []
+    rejected: list[tuple[int, str, str]] = []
+    decode = json.JSONDecoder().decode
+    for number, line in enumerate(text.split("\n"), start=1):
+        if not line.strip():
+            continue
+        try:
+            record = decode(line)
+        except ValueError as exc:
+            rejected.append((number, line, f"not valid JSON: {exc}"))
+            continue
+        if not isinstance(record, dict):
+            rejected.append((number, line, f"expected a JSON object, found {type(record).__name__}"))
+            continue
+        n = len(line_numbers)
+        for key, value in record.items():
+            column = columns.get(key)
+            if column is None:
+                column = columns[key] = [None] * n
+                extras.append(key)
+            column.append(_json_text(value))
+        line_numbers.append(number)
+        raw_records.append(line)
+        for column in columns.values():  # keys absent from this record
+            if len(column) == n:
+                column.append(None)
+    return ParsedFile(
+        _string_table(columns), np.array(line_numbers, dtype=np.int64), extras, raw_records.__getitem__, rejected
+    )
+
+
+def parse_jsonl(file: LandingFile, source: Source, data: bytes) -> ParsedFile:
+    if not data.strip():
+        raise UnreadableFileError(f"{file.path}: empty file, expected one JSON object per line")
+    parsed = _jsonl_fast(data, source) or _jsonl_python(data.decode("utf-8"), source)
+    # Required columns must exist in the file as a whole; a record lacking one is rejected in validation.
+    present = {
+        name for name in parsed.table.column_names if parsed.table.column(name).null_count < parsed.table.num_rows
+    }
+    missing = [c for c in source.required_columns if c not in present]
+    if missing and parsed.table.num_rows:
+        raise UnreadableFileError(
+            f"{file.path}: no record has the required key(s) {', '.join(missing)}; the {source.name} contract "
+            f"requires {', '.join(source.required_columns)}"
+        )
+    return parsed
+
+
+def _json_text(value: object) -> str | None:
+    if value is None:
+        return None
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, str):
+        return value if value != "" else None
+    if isinstance(value, int | float):
+        return repr(value)
+    return json.dumps(value, separators=(",", ":"))
+
+
+def parse_file(file: LandingFile, source: Source, data: bytes) -> ParsedFile:
+    if file.format is None:
+        raise UnreadableFileError(
+            f"{file.path}: {source.name} accepts "
+            + ", ".join(f"*.{f} or *.{f}.gz" for f in source.formats)
+            + "; rename or convert the file, or move it out of the landing folder"
+        )
+    data = read_text(file, data)
+    return parse_csv(file, source, data) if file.format == "csv" else parse_jsonl(file, source, data)

@@ -1,0 +1,94 @@
+"""DDL of the raw layer, derived from the landing contract.
+
+``raw.<source>`` holds the typed contract columns plus lineage (source file, partition date, line number, load
+id) and ``_extra``, a JSON object of any columns the contract does not know (kept, not refused).
+``raw.<source>_rejected`` keeps every row that failed with its raw text and reason; ``raw.load_audit`` records
+every file load. New contract columns are added in place, so an upgrade never needs a rebuild.
+"""
+
+from __future__ import annotations
+
+import psycopg
+from psycopg import sql
+
+from proactive_crm.landing.contract import PG_TYPES, SOURCES, Source
+
+LINEAGE_COLUMNS = {
+    "_extra": "jsonb",
+    "_source_file": "text not null",
+    "_partition_date": "date not null",
+    "_line_number": "integer not null",
+    "_load_id": "bigint not null",
+}
+
+AUDIT_DDL = """
+create table if not exists raw.load_audit (
+    load_id bigserial primary key,
+    run_id text,
+    source text not null,
+    partition_date date not null,
+    source_file text not null,
+    checksum text,
+    file_bytes bigint,
+    rows_read integer,
+    rows_loaded integer,
+    rows_rejected integer,
+    status text not null check (status in ('loaded', 'failed')),
+    error text,
+    superseded_by bigint,
+    started_at timestamptz not null,
+    finished_at timestamptz,
+    read_seconds double precision,
+    load_seconds double precision
+);
+create index if not exists load_audit_file_idx on raw.load_audit (source_file, load_id);
+comment on table raw.load_audit is
+    'One row per landing file load attempt. Invariant: rows_read = rows_loaded + rows_rejected. '
+    'superseded_by points at the load that replaced this one when the file was re-delivered.';
+"""
+
+# Serialises DDL between ingestion tasks that start at the same moment (create-if-not-exists is not atomic).
+DDL_LOCK_KEY = 7_263_114
+
+
+def rejected_table(source: Source) -> str:
+    return f"{source.name}_rejected"
+
+
+def ensure_raw_schema(conn: psycopg.Connection, sources: list[Source] | None = None) -> None:
+    sources = sources or list(SOURCES.values())
+    with conn.transaction():
+        conn.execute("select pg_advisory_xact_lock(%s)", (DDL_LOCK_KEY,))
+        conn.execute("create schema if not exists raw")
+        conn.execute(AUDIT_DDL)
+        for source in sources:
+            table = sql.Identifier("raw", source.name)
+            definitions = [(c.name, PG_TYPES[c.type]) for c in source.columns] + list(LINEAGE_COLUMNS.items())
+            conn.execute(
+                sql.SQL("create table if not exists {} ({})").format(
+                    table,
+                    sql.SQL(", ").join(
+                        sql.SQL("{} {}").format(sql.Identifier(name), sql.SQL(ddl)) for name, ddl in definitions
+                    ),
+                )
+            )
+            for column in source.columns:  # columns added to the contract after the table was created
+                conn.execute(
+                    sql.SQL("alter table {} add column if not exists {} {}").format(
+                        table, sql.Identifier(column.name), sql.SQL(PG_TYPES[column.type])
+                    )
+                )
+            # Deleting a re-delivered file's earlier load goes through its load id; a bigint index costs the bulk
+            # load far less than one on the file path.
+            conn.execute(
+                sql.SQL("create index if not exists {} on {} (_load_id)").format(
+                    sql.Identifier(f"{source.name}_load_id_idx"), table
+                )
+            )
+            conn.execute(
+                sql.SQL(
+                    "create table if not exists {} (_load_id bigint not null, _source_file text not null, "
+                    "_partition_date date not null, _line_number integer not null, raw_record text, "
+                    "reason text not null)"
+                ).format(sql.Identifier("raw", rejected_table(source)))
+            )

@@ -1,0 +1,193 @@
+"""Type every column of a parsed file at once and split it into loadable rows and rejected rows.
+
+A row is rejected, with every reason that applies, when a required value is missing, a value does not parse as
+its contract type, an enumerated value is neither in the contract nor mapped by ``value_mappings``, or a number
+lies outside the contract's range. Checks run on whole Arrow columns, not row by row, because a night of web
+events is millions of rows; reasons are spelled out only for the (few) rejected rows.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from proactive_crm.landing.contract import Column, Source
+from proactive_crm.landing.parse import ParsedFile
+
+INT_RE = r"^[+-]?\d{1,18}$"
+NUMERIC_RE = r"^[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?$"
+OFFSET_RE = r"(?:[zZ]|[+-]\d{2}(?::?\d{2})?)$"
+TRUE_WORDS = pa.array(["true", "t", "1", "yes", "y"])
+FALSE_WORDS = pa.array(["false", "f", "0", "no", "n"])
+UTC_MICROS = pa.timestamp("us", tz="UTC")
+
+
+@dataclass
+class ValidatedFile:
+    rows: pa.Table  # loadable rows: typed contract columns, _extra (JSON text) and _line_number
+    rejected: list[tuple[int, str, str]]  # (line number, raw text, reason), in line order
+
+
+@dataclass
+class Fault:
+    mask: np.ndarray  # True where the value is bad
+    reason: str
+
+
+def _mask(array: pa.Array) -> np.ndarray:
+    return pc.fill_null(array, False).to_numpy(zero_copy_only=False)
+
+
+def _cast_timestamps(values: pa.Array, target: pa.DataType) -> pa.Array:
+    """Arrow's fast ISO-8601 cast; values it cannot parse become null (pandas reads them one by one)."""
+    try:
+        return pc.cast(values, target)
+    except pa.ArrowInvalid:
+        parsed = pd.to_datetime(
+            pd.Series(values.to_pylist(), dtype=object), format="ISO8601", errors="coerce", utc=target.tz is not None
+        )
+        return pa.array(parsed.dt.tz_localize(None) if target.tz is None else parsed, type=target, from_pandas=True)
+
+
+def _parse_timestamps(values: pa.Array, store_tz: str) -> pa.Array:
+    """ISO-8601 text -> UTC timestamps; values without an offset are local time in the store's time zone."""
+    has_offset = _mask(pc.match_substring_regex(values, OFFSET_RE))
+    result = np.full(len(values), None, dtype=object)
+    aware_idx = np.nonzero(has_offset)[0]
+    naive_idx = np.nonzero(~has_offset & _mask(pc.is_valid(values)))[0]
+    if len(aware_idx) == len(values):
+        return _cast_timestamps(values, UTC_MICROS)
+    if len(aware_idx):
+        result[aware_idx] = _cast_timestamps(values.take(aware_idx), UTC_MICROS).to_numpy(zero_copy_only=False)
+    if len(naive_idx):
+        local = _cast_timestamps(values.take(naive_idx), pa.timestamp("us"))
+        # Wall-clock times repeated when clocks go back read as the first occurrence; times skipped when clocks
+        # go forward read as the first valid time after the gap: an export cannot contain them otherwise.
+        utc = pc.assume_timezone(local, store_tz, ambiguous="earliest", nonexistent="latest")
+        result[naive_idx] = pc.cast(utc, UTC_MICROS).to_numpy(zero_copy_only=False)
+    return pa.array(result, type=UTC_MICROS, from_pandas=True)
+
+
+def _number_faults(column: Column, text: pa.Array, present: np.ndarray) -> list[Fault]:
+    kind = "a whole number" if column.type == "int" else "a number"
+    parses = _mask(pc.match_substring_regex(text, INT_RE if column.type == "int" else NUMERIC_RE))
+    faults = [Fault(present & ~parses, f"{column.name} is not {kind}")]
+    if column.min_value is None and column.max_value is None:
+        return faults
+    number = pc.cast(pc.if_else(pa.array(parses), text, pa.scalar(None, pa.string())), pa.float64())
+    values = number.to_numpy(zero_copy_only=False)
+    low = -np.inf if column.min_value is None else column.min_value
+    high = np.inf if column.max_value is None else column.max_value
+    with np.errstate(invalid="ignore"):
+        outside = parses & ((values < low) | (values > high))
+    bounds = (
+        f"between {column.min_value:g} and {column.max_value:g}"
+        if column.max_value is not None
+        else f"at least {column.min_value:g}"
+    )
+    faults.append(Fault(outside, f"{column.name} must be {kind} {bounds}"))
+    return faults
+
+
+def _check_column(column: Column, values: pa.Array, store_tz: str) -> tuple[pa.Array, list[Fault]]:
+    """The typed column to load and the faults found in it."""
+    present = _mask(pc.is_valid(values))
+    if column.type == "text":
+        if column.allowed is None:
+            return values, []
+        allowed = _mask(pc.is_in(values, value_set=pa.array(column.allowed)))
+        return values, [Fault(present & ~allowed, f"{column.name} must be one of {', '.join(column.allowed)}")]
+    if column.type in ("int", "numeric"):
+        text = pc.utf8_trim_whitespace(values)
+        return text, _number_faults(column, text, present)
+    if column.type == "bool":
+        lowered = pc.utf8_lower(pc.utf8_trim_whitespace(values))
+        is_true = pc.is_in(lowered, value_set=TRUE_WORDS)
+        is_false = pc.is_in(lowered, value_set=FALSE_WORDS)
+        typed = pc.if_else(is_true, True, pc.if_else(is_false, False, pa.scalar(None, pa.bool_())))
+        return typed, [Fault(present & ~_mask(pc.or_(is_true, is_false)), f"{column.name} must be true or false")]
+    if column.type == "timestamp":
+        typed = _parse_timestamps(pc.utf8_trim_whitespace(values), store_tz)
+        return typed, [Fault(present & ~_mask(pc.is_valid(typed)), f"{column.name} is not an ISO-8601 timestamp")]
+    if column.type == "date":
+        parsed = pc.strptime(pc.utf8_trim_whitespace(values), format="%Y-%m-%d", unit="s", error_is_null=True)
+        typed = pc.cast(parsed, pa.date32())
+        return typed, [Fault(present & ~_mask(pc.is_valid(typed)), f"{column.name} is not a YYYY-MM-DD date")]
+    raise ValueError(f"unknown contract type {column.type!r} for {column.name}")
+
+
+def _column_text(parsed: ParsedFile, name: str) -> pa.Array:
+    n = parsed.table.num_rows
+    if name not in parsed.table.column_names:
+        return pa.nulls(n, pa.string())
+    values = parsed.table.column(name).combine_chunks()
+    blank = pc.equal(pc.utf8_trim_whitespace(values), "")
+    return pc.if_else(pc.fill_null(blank, False), pa.scalar(None, pa.string()), values)
+
+
+def _apply_mapping(values: pa.Array, mapping: dict[str, str]) -> pa.Array:
+    keys = pa.array(list(mapping))
+    mapped = pc.take(pa.array(list(mapping.values())), pc.index_in(values, value_set=keys))
+    return pc.coalesce(mapped, values)
+
+
+def _extra_json(parsed: ParsedFile) -> pa.Array:
+    n = parsed.table.num_rows
+    if not parsed.extra_columns:
+        return pa.nulls(n, pa.string())
+    names = parsed.extra_columns
+    columns = [parsed.table.column(name).to_pylist() for name in names]
+    records = (
+        {k: v for k, v in zip(names, values, strict=True) if v not in (None, "")}
+        for values in zip(*columns, strict=True)
+    )
+    return pa.array([json.dumps(r) if r else None for r in records], pa.string())
+
+
+def validate(
+    parsed: ParsedFile,
+    source: Source,
+    store_tz: str,
+    value_mappings: dict[str, dict[str, str]] | None = None,
+) -> ValidatedFile:
+    value_mappings = value_mappings or {}
+    n = parsed.table.num_rows
+    typed: dict[str, pa.Array] = {}
+    faults: list[tuple[Fault, pa.Array, Column]] = []
+    for column in source.columns:
+        values = _column_text(parsed, column.name)
+        mapping = value_mappings.get(f"{source.name}.{column.name}")
+        if mapping:
+            values = _apply_mapping(values, mapping)
+        if column.required:
+            missing = ~_mask(pc.is_valid(values))
+            faults.append((Fault(missing, f"missing required value in {column.name}"), values, column))
+        typed[column.name], found = _check_column(column, values, store_tz)
+        faults.extend((fault, values, column) for fault in found)
+
+    bad = np.zeros(n, dtype=bool)
+    for fault, _, _ in faults:
+        bad |= fault.mask
+    reasons: dict[int, list[str]] = {int(i): [] for i in np.nonzero(bad)[0]}
+    for fault, values, column in faults:
+        for i in np.nonzero(fault.mask)[0]:
+            reason = fault.reason
+            if not reason.startswith("missing required value"):
+                reason += f" (found '{str(values[int(i)].as_py())[:60]}')"
+                if column.allowed is not None:
+                    reason += f"; map other values with value_mappings['{source.name}.{column.name}'] in the config"
+            reasons[int(i)].append(reason)
+
+    rejected = [(int(parsed.line_numbers[i]), parsed.raw_text(i), "; ".join(r)) for i, r in reasons.items()]
+    rejected = sorted(parsed.rejected + rejected)
+    typed["_extra"] = _extra_json(parsed)
+    typed["_line_number"] = pa.array(parsed.line_numbers, pa.int64())
+    rows = pa.table(typed)
+    if bad.any():
+        rows = rows.filter(pa.array(~bad))
+    return ValidatedFile(rows=rows, rejected=rejected)

