@@ -1,0 +1,11 @@
+{#
+    Use the folder's schema name as is (staging, marts, ...) instead of dbt's default "<target>_<custom>":
+    BI tools and the outbound systems address these schemas by fixed names.
+#}
+{% macro generate_schema_name(custom_schema_name, node) -%}
+    {%- if custom_schema_name is none -%}
+        {{ target.schema }}
+    {%- else -%}
+        {{ custom_schema_name | trim }}
+    {%- endif -%}
+{%- endmacro %}

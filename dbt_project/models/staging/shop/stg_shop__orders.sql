@@ -1,0 +1,46 @@
+{#
+    Orders carry no version timestamp: when an order is delivered again (e.g. it was returned later), the copy in
+    the latest partition wins, then the latest load, then the last line of the file.
+#}
+with
+
+source as (
+
+    select * from {{ source('shop', 'orders') }}
+
+),
+
+ranked as (
+
+    select
+        *,
+        row_number() over (
+            partition by order_id
+            order by _partition_date desc, _load_id desc, _line_number desc
+        ) as version_rank
+    from source
+
+),
+
+renamed as (
+
+    select
+        order_id,
+        customer_id,
+        ordered_at,
+        cast(ordered_at as date) as ordered_date,
+        channel,
+        status,
+        status = 'completed' as is_completed,
+        status = 'cancelled' as is_cancelled,
+        status = 'returned' as is_returned,
+        upper(currency) as currency,
+        cast(total_amount as numeric(14, 2)) as total_amount,
+        _partition_date as partition_date
+
+    from ranked
+    where version_rank = 1
+
+)
+
+select * from renamed

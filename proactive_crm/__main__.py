@@ -1,0 +1,48 @@
+"""Operator commands.
+
+python -m proactive_crm warehouse url|stop     the warehouse URL (starting the embedded server if needed) / stop it
+python -m proactive_crm dbt <dbt args>          run dbt against the configured warehouse
+python -m proactive_crm summary                 row accounting of everything loaded so far
+"""
+
+from __future__ import annotations
+
+import sys
+
+from proactive_crm.config import load_settings
+
+
+def main(argv: list[str]) -> int:
+    if not argv or argv[0] in ("-h", "--help"):
+        print(__doc__)
+        return 0
+    settings = load_settings()
+    command, rest = argv[0], argv[1:]
+    if command == "warehouse":
+        from proactive_crm.warehouse import embedded_data_dir, stop_embedded, warehouse_url
+
+        if rest == ["url"]:
+            print(warehouse_url(settings))
+            return 0
+        if rest == ["stop"]:
+            print("stopped" if stop_embedded(embedded_data_dir(settings)) else "not running")
+            return 0
+    if command == "dbt":
+        from proactive_crm.dbt_runner import run_dbt
+        from proactive_crm.warehouse import warehouse_url
+
+        code, _, _ = run_dbt(rest, warehouse_url(settings), settings)
+        return code
+    if command == "summary":
+        from proactive_crm.report import format_load_summary
+        from proactive_crm.warehouse import connect
+
+        with connect() as conn:
+            print(format_load_summary(conn))
+        return 0
+    print(__doc__, file=sys.stderr)
+    return 2
+
+
+if __name__ == "__main__":
+    raise SystemExit(main(sys.argv[1:]))

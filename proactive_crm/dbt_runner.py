@@ -1,0 +1,166 @@
+"""Run dbt against the warehouse and keep what it reports.
+
+dbt runs as a subprocess (clean logging and globals inside Airflow's task process) with the connection parts
+derived from the one warehouse URL. After each invocation the per-node timings of ``run_results.json`` are
+logged and stored in ``ops.dbt_node_runs`` so slow models show up in the run log and in BI.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import subprocess
+import sys
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+
+import psycopg
+
+from proactive_crm.config import PROJECT_ROOT, Settings
+from proactive_crm.warehouse import dbt_env
+
+log = logging.getLogger(__name__)
+
+DBT_PROJECT_DIR = PROJECT_ROOT / "dbt_project"
+
+OPS_DDL = """
+create schema if not exists ops;
+create table if not exists ops.dbt_node_runs (
+    invocation_id text not null,
+    run_date date,
+    command text not null,
+    unique_id text not null,
+    resource_type text,
+    status text,
+    execution_seconds double precision,
+    rows_affected bigint,
+    message text,
+    recorded_at timestamptz not null default now(),
+    primary key (invocation_id, unique_id)
+);
+"""
+
+
+class DbtError(RuntimeError):
+    """dbt reported errors or failed tests; the message lists them."""
+
+
+@dataclass(frozen=True)
+class NodeResult:
+    unique_id: str
+    resource_type: str
+    status: str
+    execution_seconds: float
+    rows_affected: int | None
+    message: str | None
+
+
+def target_dir(settings: Settings) -> Path:
+    return settings.state_dir / "dbt" / "target"
+
+
+def run_dbt(
+    args: list[str],
+    url: str,
+    settings: Settings,
+    run_date: date | None = None,
+    extra_vars: dict[str, object] | None = None,
+) -> tuple[int, str, list[NodeResult]]:
+    """Run one dbt command; return (exit code, invocation id, node results)."""
+    dbt_vars = dict(extra_vars or {})
+    if run_date is not None:
+        dbt_vars["run_date"] = run_date.isoformat()
+    command = [
+        sys.executable,
+        "-m",
+        "dbt.cli.main",
+        *args,
+        "--project-dir",
+        str(DBT_PROJECT_DIR),
+        "--profiles-dir",
+        str(DBT_PROJECT_DIR),
+        "--target-path",
+        str(target_dir(settings)),
+    ]
+    if dbt_vars and args and args[0] not in ("deps", "clean", "debug"):
+        command += ["--vars", json.dumps(dbt_vars)]
+    env = {
+        **os.environ,
+        **dbt_env(url),
+        "DBT_LOG_PATH": str(settings.state_dir / "dbt" / "logs"),
+        "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
+    }
+    log.info("dbt %s", " ".join(args))
+    completed = subprocess.run(command, env=env, cwd=DBT_PROJECT_DIR, check=False)
+    invocation_id, results = read_run_results(target_dir(settings) / "run_results.json")
+    return completed.returncode, invocation_id, results
+
+
+def read_run_results(path: Path) -> tuple[str, list[NodeResult]]:
+    if not path.exists():
+        return "", []
+    payload = json.loads(path.read_text(encoding="utf-8"))
+    results = [
+        NodeResult(
+            unique_id=r["unique_id"],
+            resource_type=r["unique_id"].split(".", 1)[0],
+            status=str(r["status"]),
+            execution_seconds=float(r.get("execution_time") or 0.0),
+            rows_affected=(r.get("adapter_response") or {}).get("rows_affected"),
+            message=r.get("message"),
+        )
+        for r in payload.get("results", [])
+    ]
+    return payload.get("metadata", {}).get("invocation_id", ""), results
+
+
+def record_results(
+    conn: psycopg.Connection, invocation_id: str, command: str, run_date: date | None, results: list[NodeResult]
+) -> None:
+    with conn.transaction():
+        conn.execute(OPS_DDL)
+        with conn.cursor() as cur:
+            cur.executemany(
+                "insert into ops.dbt_node_runs (invocation_id, run_date, command, unique_id, resource_type, status, "
+                "execution_seconds, rows_affected, message) values (%s, %s, %s, %s, %s, %s, %s, %s, %s) "
+                "on conflict do nothing",
+                [
+                    (
+                        invocation_id,
+                        run_date,
+                        command,
+                        r.unique_id,
+                        r.resource_type,
+                        r.status,
+                        r.execution_seconds,
+                        r.rows_affected,
+                        (r.message or "")[:2000],
+                    )
+                    for r in results
+                ],
+            )
+
+
+def timing_report(results: list[NodeResult], top: int = 10) -> str:
+    slowest = sorted(results, key=lambda r: r.execution_seconds, reverse=True)[:top]
+    lines = [f"{r.execution_seconds:7.2f}s  {r.status:<7} {r.unique_id}" for r in slowest]
+    return "\n".join(lines)
+
+
+def build(selector: str, url: str, settings: Settings, run_date: date, conn: psycopg.Connection) -> list[NodeResult]:
+    """``dbt build --select <selector>``; record timings; raise DbtError naming every failed node."""
+    code, invocation_id, results = run_dbt(["build", "--select", selector], url, settings, run_date)
+    if invocation_id:
+        record_results(conn, invocation_id, f"build --select {selector}", run_date, results)
+    log.info("dbt build %s: %d nodes; slowest:\n%s", selector, len(results), timing_report(results))
+    failed = [r for r in results if r.status in ("error", "fail", "runtime error")]
+    if code != 0 or failed:
+        details = "\n".join(f"- {r.unique_id}: {r.status}: {(r.message or '').strip()[:500]}" for r in failed)
+        raise DbtError(
+            f"dbt build --select {selector} failed (exit {code}); "
+            f"{len(failed)} node(s) failed:\n{details or '- see the dbt log above'}\n"
+            f"Logs: {settings.state_dir / 'dbt' / 'logs'}"
+        )
+    return results
