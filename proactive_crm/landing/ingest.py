@@ -12,6 +12,7 @@ from __future__ import annotations
 import io
 import logging
 import time
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -25,7 +26,7 @@ from psycopg import sql
 from proactive_crm.config import Settings
 from proactive_crm.landing.contract import SOURCES, Source
 from proactive_crm.landing.discovery import LandingFile, checksum, discover
-from proactive_crm.landing.parse import UnreadableFileError, parse_file
+from proactive_crm.landing.parse import ParsedFile, UnreadableFileError, parse_file
 from proactive_crm.landing.raw_tables import ensure_raw_schema, rejected_table
 from proactive_crm.landing.validate import validate
 
@@ -84,30 +85,51 @@ def _loaded_checksums(conn: psycopg.Connection, source: Source) -> dict[str, str
     return dict(rows)
 
 
-COPY_BATCH_ROWS = 50_000
+# Rows validated and sent per step: the server parses one batch while the next is validated (2 cores, 2 workers).
+COPY_BATCH_ROWS = 100_000
 
 
-def _copy_rows(cur: psycopg.Cursor, table: sql.Composable, rows: pa.Table) -> None:
-    """COPY an Arrow table as CSV in batches, so the server parses one batch while Arrow formats the next.
-
-    Timestamps are written as naive UTC wall-clock times (the caller sets the session time zone to UTC): Arrow
-    formats those ten times faster than zone-aware ones.
-    """
-    if rows.num_rows == 0:
-        return
+def _copy_ready(rows: pa.Table, lineage: dict[str, object]) -> pa.Table:
+    """Append lineage and turn zone-aware timestamps into naive UTC (Arrow formats those ten times faster)."""
+    for name, value in lineage.items():
+        rows = rows.append_column(name, pa.repeat(value, rows.num_rows))
     for index, column in enumerate(rows.schema):
         if pa.types.is_timestamp(column.type) and column.type.tz is not None:
             naive = pc.cast(pc.cast(rows.column(index), pa.timestamp("us", tz="UTC")), pa.timestamp("us"))
             rows = rows.set_column(index, column.name, naive)
-    statement = sql.SQL("copy {} ({}) from stdin (format csv)").format(
-        table, sql.SQL(", ").join(map(sql.Identifier, rows.column_names))
-    )
+    return rows
+
+
+def _stream_rows(
+    cur: psycopg.Cursor,
+    source: Source,
+    parsed: ParsedFile,
+    lineage: dict[str, object],
+    settings: Settings,
+) -> tuple[int, list[tuple[int, str, str]]]:
+    """Validate the parsed rows batch by batch and COPY each batch's good rows; return (loaded, rejected)."""
+    loaded = 0
+    rejected = list(parsed.rejected)
     options = pa_csv.WriteOptions(include_header=False, quoting_style="needed")
-    with cur.copy(statement) as copy:
-        for batch in rows.to_batches(max_chunksize=COPY_BATCH_ROWS):
+    with ExitStack() as stack:
+        copy = None  # opened with the first batch that has rows, so a file of rejects sends no COPY
+        for start in range(0, parsed.table.num_rows, COPY_BATCH_ROWS):
+            batch = parsed.slice(start, min(start + COPY_BATCH_ROWS, parsed.table.num_rows))
+            checked = validate(batch, source, settings.store_time_zone, settings.value_mappings)
+            rejected.extend(checked.rejected)
+            if checked.rows.num_rows == 0:
+                continue
+            rows = _copy_ready(checked.rows, lineage)
+            if copy is None:
+                statement = sql.SQL("copy {} ({}) from stdin (format csv)").format(
+                    sql.Identifier("raw", source.name), sql.SQL(", ").join(map(sql.Identifier, rows.column_names))
+                )
+                copy = stack.enter_context(cur.copy(statement))
             buffer = io.BytesIO()
-            pa_csv.write_csv(batch, buffer, options)
+            pa_csv.write_csv(rows, buffer, options)
             copy.write(buffer.getbuffer())
+            loaded += rows.num_rows
+    return loaded, sorted(rejected)
 
 
 def _copy_rejected(cur: psycopg.Cursor, source: Source, lineage: dict, rejected: list[tuple[int, str, str]]) -> None:
@@ -123,6 +145,45 @@ def _copy_rejected(cur: psycopg.Cursor, source: Source, lineage: dict, rejected:
             )
 
 
+def _record_failure(
+    conn: psycopg.Connection,
+    run_id: str | None,
+    file: LandingFile,
+    relative: str,
+    digest: str,
+    size: int,
+    error: str,
+    started_at: datetime,
+    seconds: float,
+) -> None:
+    with conn.transaction():
+        conn.execute(
+            "insert into raw.load_audit (run_id, source, partition_date, source_file, checksum, file_bytes, "
+            "status, error, started_at, finished_at, read_seconds) "
+            "values (%s, %s, %s, %s, %s, %s, 'failed', %s, %s, now(), %s)",
+            (run_id, file.source, file.partition_date, relative, digest, size, error, started_at, seconds),
+        )
+
+
+def _replace_previous_load(cur: psycopg.Cursor, source: Source, relative: str, load_id: int) -> None:
+    """A re-delivered file replaces what its earlier delivery loaded."""
+    previous = [
+        row[0]
+        for row in cur.execute(
+            "select load_id from raw.load_audit where source_file = %s and status = 'loaded' "
+            "and superseded_by is null and load_id <> %s",
+            (relative, load_id),
+        )
+    ]
+    if not previous:
+        return
+    for table in (source.name, rejected_table(source)):
+        cur.execute(
+            sql.SQL("delete from {} where _load_id = any(%s)").format(sql.Identifier("raw", table)), (previous,)
+        )
+    cur.execute("update raw.load_audit set superseded_by = %s where load_id = any(%s)", (load_id, previous))
+
+
 def load_file(
     conn: psycopg.Connection,
     source: Source,
@@ -133,45 +194,23 @@ def load_file(
     settings: Settings,
     run_id: str | None,
 ) -> FileResult:
+    """Load one file in one transaction: audit row, replacement of an earlier delivery, rows, rejections."""
     relative = file.relative_to(landing_dir)
     started_at = datetime.now(UTC)
     t0 = time.perf_counter()
     try:
         parsed = parse_file(file, source, data)
-        checked = validate(parsed, source, settings.store_time_zone, settings.value_mappings)
     except UnreadableFileError as exc:
-        with conn.transaction():
-            conn.execute(
-                "insert into raw.load_audit (run_id, source, partition_date, source_file, checksum, file_bytes, "
-                "status, error, started_at, finished_at, read_seconds) "
-                "values (%s, %s, %s, %s, %s, %s, 'failed', %s, %s, now(), %s)",
-                (
-                    run_id,
-                    source.name,
-                    file.partition_date,
-                    relative,
-                    digest,
-                    len(data),
-                    str(exc),
-                    started_at,
-                    time.perf_counter() - t0,
-                ),
-            )
+        _record_failure(conn, run_id, file, relative, digest, len(data), str(exc), started_at, time.perf_counter() - t0)
         return FileResult(relative, file.partition_date, "failed", error=str(exc))
     read_seconds = time.perf_counter() - t0
-
-    rows = checked.rows
-    rejected = checked.rejected
-    rows_read = parsed.rows_read
-    if rows_read != rows.num_rows + len(rejected):  # the accounting invariant, checked before anything is written
-        raise AssertionError(f"{relative}: read {rows_read} rows but loaded {rows.num_rows} + rejected {len(rejected)}")
 
     t1 = time.perf_counter()
     with conn.transaction(), conn.cursor() as cur:
         load_id = cur.execute(
             "insert into raw.load_audit (run_id, source, partition_date, source_file, checksum, file_bytes, "
-            "rows_read, rows_loaded, rows_rejected, status, started_at, read_seconds) "
-            "values (%s, %s, %s, %s, %s, %s, %s, %s, %s, 'loaded', %s, %s) returning load_id",
+            "rows_read, status, started_at, read_seconds) "
+            "values (%s, %s, %s, %s, %s, %s, %s, 'loaded', %s, %s) returning load_id",
             (
                 run_id,
                 source.name,
@@ -179,44 +218,26 @@ def load_file(
                 relative,
                 digest,
                 len(data),
-                rows_read,
-                rows.num_rows,
-                len(rejected),
+                parsed.rows_read,
                 started_at,
                 read_seconds,
             ),
         ).fetchone()[0]
         cur.execute("set local timezone = 'UTC'")  # timestamps are COPY'd as UTC wall-clock times
-        # A re-delivered file replaces what its earlier delivery loaded.
-        previous = [
-            row[0]
-            for row in cur.execute(
-                "select load_id from raw.load_audit where source_file = %s and status = 'loaded' "
-                "and superseded_by is null and load_id <> %s",
-                (relative, load_id),
-            )
-        ]
-        if previous:
-            for table in (source.name, rejected_table(source)):
-                cur.execute(
-                    sql.SQL("delete from {} where _load_id = any(%s)").format(sql.Identifier("raw", table)),
-                    (previous,),
-                )
-        cur.execute(
-            "update raw.load_audit set superseded_by = %s "
-            "where source_file = %s and load_id <> %s and superseded_by is null and status = 'loaded'",
-            (load_id, relative, load_id),
-        )
+        _replace_previous_load(cur, source, relative, load_id)
         lineage = {"_source_file": relative, "_partition_date": file.partition_date, "_load_id": load_id}
-        for name, value in lineage.items():
-            rows = rows.append_column(name, pa.repeat(value, rows.num_rows) if rows.num_rows else pa.nulls(0))
-        _copy_rows(cur, sql.Identifier("raw", source.name), rows)
+        loaded, rejected = _stream_rows(cur, source, parsed, lineage, settings)
+        if parsed.rows_read != loaded + len(rejected):  # the accounting invariant; raising rolls the file back
+            raise AssertionError(
+                f"{relative}: read {parsed.rows_read} rows but loaded {loaded} + rejected {len(rejected)}"
+            )
         _copy_rejected(cur, source, lineage, rejected)
         cur.execute(
-            "update raw.load_audit set finished_at = now(), load_seconds = %s where load_id = %s",
-            (time.perf_counter() - t1, load_id),
+            "update raw.load_audit set rows_loaded = %s, rows_rejected = %s, finished_at = now(), load_seconds = %s "
+            "where load_id = %s",
+            (loaded, len(rejected), time.perf_counter() - t1, load_id),
         )
-    return FileResult(relative, file.partition_date, "loaded", rows_read, rows.num_rows, len(rejected))
+    return FileResult(relative, file.partition_date, "loaded", parsed.rows_read, loaded, len(rejected))
 
 
 def ingest_source(

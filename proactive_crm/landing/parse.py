@@ -45,6 +45,15 @@ class ParsedFile:
     def rows_read(self) -> int:
         return self.table.num_rows + len(self.rejected)
 
+    def slice(self, start: int, stop: int) -> ParsedFile:
+        """Rows start..stop as a ParsedFile of their own (without the file-level rejections)."""
+        return ParsedFile(
+            self.table.slice(start, stop - start),
+            self.line_numbers[start:stop],
+            self.extra_columns,
+            lambda i: self.raw_text(start + i),
+        )
+
 
 def read_text(file: LandingFile, data: bytes) -> bytes:
     """Decompressed, UTF-8-checked bytes of the file, without a byte-order mark."""
