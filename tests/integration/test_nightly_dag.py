@@ -1,0 +1,145 @@
+"""crm_nightly end to end with ``airflow dags test`` on a small generated retailer with injected defects.
+
+One generated sample, one test database, one Airflow home: the runs below happen in order, as nights would.
+"""
+
+from __future__ import annotations
+
+import csv
+import os
+import re
+import subprocess
+import sys
+from datetime import date, timedelta
+from pathlib import Path
+
+import psycopg
+import pytest
+
+from proactive_crm.config import Settings, load_settings
+from proactive_crm.landing.contract import SOURCES
+from proactive_crm.local_airflow import dags_test
+from proactive_crm.report import count_landing_rows
+
+pytestmark = pytest.mark.integration
+
+END = date(2026, 10, 31)
+
+
+@pytest.fixture(scope="module")
+def nightly(warehouse: str, tmp_path_factory: pytest.TempPathFactory):
+    root = tmp_path_factory.mktemp("nightly")
+    landing = root / "landing"
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "proactive_crm.synth",
+            "--customers",
+            "300",
+            "--days",
+            "30",
+            "--seed",
+            "11",
+            "--out",
+            str(landing),
+            "--end-date",
+            END.isoformat(),
+            "--dirty",
+            "--quiet",
+        ],
+        check=True,
+    )
+    settings = load_settings({**os.environ, "CRM_LANDING_DIR": str(landing), "CRM_STATE_DIR": str(root / "state")})
+
+    def run(day: date) -> tuple[int, str]:
+        log = root / f"run_{day}.log"
+        code = dags_test("crm_nightly", day, settings, log, env_extra={"CRM_WAREHOUSE_URL": warehouse})
+        return code, log.read_text()
+
+    return settings, run
+
+
+def accounting(url: str) -> dict[str, tuple[int, int, int]]:
+    with psycopg.connect(url) as conn:
+        rows = conn.execute(
+            "select source, sum(rows_read), sum(rows_loaded), sum(rows_rejected) from raw.load_audit "
+            "where status = 'loaded' and superseded_by is null group by source"
+        ).fetchall()
+    return {source: (int(read), int(loaded), int(rejected)) for source, read, loaded, rejected in rows}
+
+
+def expected_rejections(landing: Path, up_to: date) -> set[tuple[str, int]]:
+    with (landing / "_truth" / "defects.csv").open() as handle:
+        return {
+            (row["file"], int(row["line_number"]))
+            for row in csv.DictReader(handle)
+            if row["expect_rejected"] == "true" and date.fromisoformat(row["partition_date"]) <= up_to
+        }
+
+
+def test_missed_nights_are_caught_up_and_every_row_is_accounted_for(nightly, warehouse: str):
+    settings, run = nightly
+    first_day = END - timedelta(days=2)
+    code, log = run(first_day)
+    assert code == 0, log[-3000:]
+    assert accounting(warehouse)["orders"][0] == count_landing_rows(settings.landing_dir, first_day)["orders"]
+
+    code, log = run(END)  # the night of END - 1 was missed: this run loads both remaining days
+    assert code == 0, log[-3000:]
+    in_files = count_landing_rows(settings.landing_dir, END)
+    loaded = accounting(warehouse)
+    assert set(loaded) == set(in_files)
+    for source, (read, ok, rejected) in loaded.items():
+        assert read == in_files[source] == ok + rejected, source
+
+    with psycopg.connect(warehouse) as conn:
+        union = " union all ".join(f"select _source_file, _line_number from raw.{s}_rejected" for s in SOURCES)
+        rejected_rows = set(conn.execute(union).fetchall())
+        late_partitions = conn.execute(
+            "select count(*) from raw.load_audit where partition_date > %s", (first_day,)
+        ).fetchone()[0]
+        staged = dict(
+            conn.execute(
+                "select 'orders', count(*) from staging.stg_shop__orders union all "
+                "select 'events', count(*) from staging.stg_web__events"
+            ).fetchall()
+        )
+    assert rejected_rows == expected_rejections(settings.landing_dir, END)
+    assert late_partitions >= 2 * 5  # both missed days, for every source that delivered
+    assert staged["orders"] > 0 and staged["events"] > 0
+
+
+def test_rerunning_a_night_changes_nothing(nightly, warehouse: str):
+    _, run = nightly
+    before = accounting(warehouse)
+    with psycopg.connect(warehouse) as conn:
+        loads_before = conn.execute("select count(*) from raw.load_audit").fetchone()[0]
+    code, log = run(END)
+    assert code == 0, log[-3000:]
+    with psycopg.connect(warehouse) as conn:
+        loads_after = conn.execute("select count(*) from raw.load_audit").fetchone()[0]
+    assert accounting(warehouse) == before
+    assert loads_after == loads_before
+    assert len(re.findall(r"\b0 file\(s\) loaded, \d+ unchanged, 0 failed", log)) == len(SOURCES)
+
+
+def test_an_unreadable_file_fails_the_run_before_the_warehouse_build(nightly, warehouse: str):
+    settings: Settings = nightly[0]
+    run = nightly[1]
+    day = END + timedelta(days=1)
+    bad = settings.landing_dir / "orders" / f"dt={day}" / "part-00000.csv"
+    bad.parent.mkdir(parents=True)
+    bad.write_text("order_id,customer_id\nO1,C1\n")
+    good = settings.landing_dir / "reviews" / f"dt={day}" / "part-00000.csv"
+    good.parent.mkdir(parents=True)
+    good.write_text("review_id,customer_id,rating,kind,created_at\nRX1,C0000001,5,review,2026-11-01T09:00:00+00:00\n")
+
+    code, log = run(day)
+
+    assert code != 0
+    assert f"orders/dt={day}/part-00000.csv: required column(s) ordered_at, channel, status" in log
+    with psycopg.connect(warehouse) as conn:
+        assert conn.execute("select count(*) from raw.reviews where review_id = 'RX1'").fetchone()[0] == 1
+        built = conn.execute("select count(*) from ops.dbt_node_runs where run_date = %s", (day,)).fetchone()[0]
+    assert built == 0, "the staging build must not run on a night whose ingestion failed"
