@@ -14,6 +14,7 @@ Logic lives in `proactive_crm.nightly`; this file is schedule and wiring only.
 
 from __future__ import annotations
 
+import os
 from datetime import timedelta
 
 import pendulum
@@ -37,11 +38,13 @@ def _run_date():
     dag_id="crm_nightly",
     doc_md=__doc__,
     schedule=CronDataIntervalTimetable("0 2 * * *", timezone=STORE_TZ),
-    start_date=pendulum.datetime(2025, 1, 1, tz=STORE_TZ),
+    # Early enough that years of history can be backfilled (catchup is off, so this schedules nothing by itself).
+    start_date=pendulum.datetime(2000, 1, 1, tz=STORE_TZ),
     catchup=False,
     max_active_runs=1,
     default_args={
-        "retries": 2,
+        # CRM_TASK_RETRIES=0 for local `airflow dags test` runs (demo, tests), which otherwise wait out the delays.
+        "retries": int(os.environ.get("CRM_TASK_RETRIES", "2")),
         "retry_delay": timedelta(minutes=2),
         "retry_exponential_backoff": True,
         "max_retry_delay": timedelta(minutes=30),

@@ -20,7 +20,7 @@ from pathlib import Path
 from proactive_crm.config import PROJECT_ROOT, load_settings
 from proactive_crm.local_airflow import dags_test
 from proactive_crm.report import count_landing_rows, format_load_summary, top_rejection_reasons
-from proactive_crm.warehouse import connect, recreate_database, warehouse_url
+from proactive_crm.warehouse import connect, ensure_database, recreate_database, warehouse_url
 
 DEFAULT_END_DATE = date(2026, 10, 31)
 LOG_LINE = re.compile(r"\[(info|warning|error)\s*\] (.*?)\s+\[(proactive_crm[\w.]*)\]")
@@ -104,6 +104,10 @@ def main(argv: list[str] | None = None) -> int:
     _step("Starting the warehouse")
     embedded = not os.environ.get("CRM_WAREHOUSE_URL")
     url = warehouse_url(settings)
+    if embedded and args.landing:
+        # Each dataset gets its own database on the embedded server, so your data never mixes with the sample's.
+        url = ensure_database(url, "crm_" + re.sub(r"[^a-z0-9]+", "_", landing.name.lower()).strip("_"))
+        os.environ["CRM_WAREHOUSE_URL"] = url
     print(f"    {url}" + (" (embedded)" if embedded else ""))
     if not args.landing and fresh_sample:
         if embedded:

@@ -27,9 +27,13 @@ def airflow_env(settings: Settings, extra: dict[str, str] | None = None) -> dict
         "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
         "AIRFLOW__CORE__PARALLELISM": "2",  # 2-core machines; the default forks 32 workers
         "AIRFLOW__LOGGING__LOGGING_LEVEL": "INFO",
+        # A local run reports a failure at once instead of sleeping through retry delays.
+        "CRM_TASK_RETRIES": "0",
         "CRM_LANDING_DIR": str(settings.landing_dir),
         "CRM_STATE_DIR": str(settings.state_dir),
         "CRM_CONFIG": str(settings.config_path),
+        # Tasks import the project's packages (proactive_crm, expectations, ml) from the checkout itself.
+        "PYTHONPATH": os.pathsep.join(p for p in (str(PROJECT_ROOT), os.environ.get("PYTHONPATH", "")) if p),
     }
     env.update(extra or {})
     return env

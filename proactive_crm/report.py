@@ -70,6 +70,8 @@ def dbt_timings(conn: psycopg.Connection, run_date: date, limit: int = 5) -> lis
 
 
 def format_load_summary(conn: psycopg.Connection, landing_counts: dict[str, int] | None = None) -> str:
+    if conn.execute("select to_regclass('raw.load_audit')").fetchone()[0] is None:
+        return "nothing has been loaded into this warehouse yet (no raw.load_audit): did the ingest tasks run?"
     rows = load_accounting(conn)
     header = f"{'source':<17}{'in files':>11}{'read':>11}{'loaded':>11}{'rejected':>10}{'files':>7}  check"
     lines = [header, "-" * len(header)]

