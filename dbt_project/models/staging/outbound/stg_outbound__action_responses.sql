@@ -6,15 +6,9 @@ source as (
 
 ),
 
-ranked as (
+first_delivered as (
 
-    select
-        *,
-        row_number() over (
-            partition by action_id, status, occurred_at
-            order by _partition_date, _load_id, _line_number
-        ) as delivery_rank
-    from source
+    {{ deduplicate('source', 'action_id, status, occurred_at', '_partition_date, _load_id, _line_number') }}
 
 ),
 
@@ -28,10 +22,9 @@ renamed as (
         channel,
         status as response_status,
         occurred_at,
-        cast(occurred_at as date) as occurred_date
+        {{ utc_date('occurred_at') }} as occurred_date
 
-    from ranked
-    where delivery_rank = 1
+    from first_delivered
 
 )
 

@@ -6,15 +6,9 @@ source as (
 
 ),
 
-ranked as (
+latest as (
 
-    select
-        *,
-        row_number() over (
-            partition by customer_id
-            order by updated_at desc, _partition_date desc, _load_id desc, _line_number desc
-        ) as version_rank
-    from source
+    {{ deduplicate('source', 'customer_id', 'updated_at desc, _partition_date desc, _load_id desc, _line_number desc') }}
 
 ),
 
@@ -37,8 +31,7 @@ renamed as (
         _source_file as source_file,
         _partition_date as partition_date
 
-    from ranked
-    where version_rank = 1
+    from latest
 
 )
 

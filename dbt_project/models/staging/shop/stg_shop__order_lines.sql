@@ -6,15 +6,9 @@ source as (
 
 ),
 
-ranked as (
+latest as (
 
-    select
-        *,
-        row_number() over (
-            partition by order_id, line_number
-            order by _partition_date desc, _load_id desc, _line_number desc
-        ) as version_rank
-    from source
+    {{ deduplicate('source', 'order_id, line_number', '_partition_date desc, _load_id desc, _line_number desc') }}
 
 ),
 
@@ -30,8 +24,7 @@ renamed as (
         cast(discount_amount as numeric(14, 2)) as discount_amount,
         cast(quantity * unit_price - discount_amount as numeric(14, 2)) as line_amount
 
-    from ranked
-    where version_rank = 1
+    from latest
 
 )
 

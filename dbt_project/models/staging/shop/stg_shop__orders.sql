@@ -10,15 +10,9 @@ source as (
 
 ),
 
-ranked as (
+latest as (
 
-    select
-        *,
-        row_number() over (
-            partition by order_id
-            order by _partition_date desc, _load_id desc, _line_number desc
-        ) as version_rank
-    from source
+    {{ deduplicate('source', 'order_id', '_partition_date desc, _load_id desc, _line_number desc') }}
 
 ),
 
@@ -28,7 +22,7 @@ renamed as (
         order_id,
         customer_id,
         ordered_at,
-        cast(ordered_at as date) as ordered_date,
+        {{ utc_date('ordered_at') }} as ordered_date,
         channel,
         status,
         status = 'completed' as is_completed,
@@ -38,8 +32,7 @@ renamed as (
         cast(total_amount as numeric(14, 2)) as total_amount,
         _partition_date as partition_date
 
-    from ranked
-    where version_rank = 1
+    from latest
 
 )
 

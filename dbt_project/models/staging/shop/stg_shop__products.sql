@@ -6,15 +6,9 @@ source as (
 
 ),
 
-ranked as (
+latest as (
 
-    select
-        *,
-        row_number() over (
-            partition by product_id
-            order by updated_at desc, _partition_date desc, _load_id desc, _line_number desc
-        ) as version_rank
-    from source
+    {{ deduplicate('source', 'product_id', 'updated_at desc, _partition_date desc, _load_id desc, _line_number desc') }}
 
 ),
 
@@ -31,8 +25,7 @@ renamed as (
         cast(service_interval_days as integer) as service_interval_days,
         updated_at
 
-    from ranked
-    where version_rank = 1
+    from latest
 
 )
 

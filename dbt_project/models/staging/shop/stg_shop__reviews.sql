@@ -6,15 +6,9 @@ source as (
 
 ),
 
-ranked as (
+latest as (
 
-    select
-        *,
-        row_number() over (
-            partition by review_id
-            order by _partition_date desc, _load_id desc, _line_number desc
-        ) as version_rank
-    from source
+    {{ deduplicate('source', 'review_id', '_partition_date desc, _load_id desc, _line_number desc') }}
 
 ),
 
@@ -31,11 +25,10 @@ renamed as (
         rating >= 4 as is_positive,
         rating <= 2 as is_negative,
         created_at,
-        cast(created_at as date) as created_date,
+        {{ utc_date('created_at') }} as created_date,
         body
 
-    from ranked
-    where version_rank = 1
+    from latest
 
 )
 

@@ -1,4 +1,8 @@
-{# The same event delivered twice (re-delivered partition, retried upload) is kept once: the first delivery. #}
+{#
+    The same event delivered twice (re-delivered partition, retried upload) is kept once: the first delivery, the one
+    with no earlier delivery of its event_id. Written as an anti-join rather than a ranking so that the incremental
+    models' filter on occurred_at reaches the scan of the clickstream instead of waiting for a sort of all of it.
+#}
 with
 
 source as (
@@ -7,15 +11,24 @@ source as (
 
 ),
 
-ranked as (
+first_delivered as (
 
-    select
-        *,
-        row_number() over (
-            partition by event_id
-            order by _partition_date, _load_id, _line_number
-        ) as delivery_rank
+    select source.*
     from source
+    where not exists (
+        select 1
+        from {{ source('web', 'web_events') }} as earlier
+        where earlier.event_id = source.event_id
+            and (
+                earlier._partition_date < source._partition_date
+                or (earlier._partition_date = source._partition_date and earlier._load_id < source._load_id)
+                or (
+                    earlier._partition_date = source._partition_date
+                    and earlier._load_id = source._load_id
+                    and earlier._line_number < source._line_number
+                )
+            )
+    )
 
 ),
 
@@ -24,7 +37,7 @@ renamed as (
     select
         event_id,
         occurred_at,
-        cast(occurred_at as date) as occurred_date,
+        {{ utc_date('occurred_at') }} as occurred_date,
         anonymous_id,
         customer_id,
         event_type,
@@ -35,8 +48,7 @@ renamed as (
         device,
         _partition_date as partition_date
 
-    from ranked
-    where delivery_rank = 1
+    from first_delivered
 
 )
 

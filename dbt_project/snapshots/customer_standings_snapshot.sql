@@ -1,0 +1,32 @@
+{#
+    History of each customer's standing (SCD type 2): RFM segment, Pareto class, loyalty and lifecycle status and
+    channel consent, as the nightly customer view computed them. A new version starts when any of them changes,
+    valid from the start of the day after the run's business day (the standing's as-of instant, UTC without time
+    zone like dbt's snapshot columns).
+#}
+{% snapshot customer_standings_snapshot %}
+
+{{
+    config(
+        unique_key='customer_id',
+        strategy='check',
+        check_cols=[
+            'rfm_segment', 'pareto_class', 'loyalty_status', 'lifecycle_status',
+            'has_email_consent', 'has_sms_consent',
+        ],
+        updated_at='standing_as_of_at',
+    )
+}}
+
+select
+    customer_id,
+    rfm_segment,
+    pareto_class,
+    loyalty_status,
+    lifecycle_status,
+    has_email_consent,
+    has_sms_consent,
+    cast({{ dbt.dateadd('day', 1, run_date()) }} as {{ dbt.type_timestamp() }}) as standing_as_of_at
+from {{ ref('dim_customers') }}
+
+{% endsnapshot %}
