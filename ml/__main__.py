@@ -1,0 +1,145 @@
+"""Command line: ``python -m ml <command>``.
+
+  train     [--model M ...] [--run-date D]   train, evaluate and register a version per model (cold start: skip)
+  evaluate  --model M [--version V] [--run-date D]
+                                             a stored version (default: the champion) on today's evaluation cut-off
+  promote   [--model M ...] [--version V]    make the latest trained version champion if it beats the current one
+  rollback  --model M [--to V]               point the champion back (to V, or to the one it replaced)
+  score     [--run-date D]                   nightly scores as of D + 1 into ml.customer_scores
+  status                                     champion and last training per model
+
+The run date is the last business day with complete data (default: the latest completed order in the warehouse).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from datetime import date
+
+from ml.config import MODEL_NAMES, MLConfig, ml_config
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m ml", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    sub = parser.add_subparsers(dest="command", required=True)
+    for name in ("train", "evaluate", "promote", "rollback", "score", "status"):
+        cmd = sub.add_parser(name)
+        if name in ("train", "promote"):
+            cmd.add_argument("--model", action="append", choices=MODEL_NAMES, help="repeatable; default: all")
+        if name in ("evaluate", "rollback"):
+            cmd.add_argument("--model", required=True, choices=MODEL_NAMES)
+        if name in ("evaluate", "promote"):
+            cmd.add_argument("--version")
+        if name in ("train", "evaluate", "score"):
+            cmd.add_argument("--run-date", type=date.fromisoformat)
+        if name == "rollback":
+            cmd.add_argument("--to", dest="to_version")
+    return parser
+
+
+def _run_date(conn, cfg: MLConfig, given: date | None) -> date:
+    if given:
+        return given
+    from ml.features import data_stats
+
+    last = data_stats(conn, cfg, date.max).last_order_date
+    if last is None:
+        raise SystemExit("no completed orders in the warehouse: pass --run-date")
+    return last
+
+
+def _train(cfg: MLConfig, models: list[str], run_date: date | None) -> int:
+    from ml.pipeline import train_and_evaluate
+    from proactive_crm.warehouse import connect
+
+    with connect() as conn:
+        day = _run_date(conn, cfg, run_date)
+        for model in models:
+            print(train_and_evaluate(conn, cfg, model, day).summary(), flush=True)
+    return 0
+
+
+def _evaluate(cfg: MLConfig, model: str, version: str | None, run_date: date | None) -> int:
+    from ml import registry
+    from ml.pipeline import evaluate_version
+    from proactive_crm.warehouse import connect
+
+    chosen = registry.load(cfg, model, version) if version else registry.champion(cfg, model)
+    if chosen is None:
+        raise SystemExit(f"{model} has no champion: pass --version")
+    with connect() as conn:
+        results = evaluate_version(conn, cfg, model, chosen, _run_date(conn, cfg, run_date))
+    print(f"{model} {chosen.version}")
+    for name, metrics in results.items():
+        shown = ", ".join(f"{k} {v:.4f}" for k, v in metrics.items() if isinstance(v, float))
+        print(f"  {name:<10} {shown}")
+    return 0
+
+
+def _promote(cfg: MLConfig, models: list[str], version: str | None) -> int:
+    from ml.promotion import promote
+
+    for model in models:
+        decision = promote(cfg, model, version)
+        print(f"{model} {decision.version}: {'promoted' if decision.promoted else 'kept champion'}: {decision.reason}")
+    return 0
+
+
+def _status(cfg: MLConfig) -> int:
+    from ml import registry
+
+    for model in MODEL_NAMES:
+        state = registry.champion_state(cfg, model)
+        last = registry.model_dir(cfg, model) / "last_training.json"
+        trained = json.loads(last.read_text()) if last.exists() else {}
+        print(f"{model:<24} champion {state.get('version') or '-':<22} last training: {trained or '-'}")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    from ml.features import FeatureMismatch
+    from ml.registry import RegistryError
+    from ml.split import InsufficientHistory
+
+    try:
+        return _dispatch(args, ml_config())
+    except (RegistryError, FeatureMismatch, InsufficientHistory) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+
+
+def _dispatch(args: argparse.Namespace, cfg: MLConfig) -> int:
+    if args.command == "train":
+        return _train(cfg, args.model or list(MODEL_NAMES), args.run_date)
+    if args.command == "evaluate":
+        return _evaluate(cfg, args.model, args.version, args.run_date)
+    if args.command == "promote":
+        return _promote(cfg, args.model or list(MODEL_NAMES), args.version)
+    if args.command == "rollback":
+        from ml.registry import rollback
+
+        entry = rollback(cfg, args.model, args.to_version)
+        print(f"{args.model}: champion is now {entry['version']} (was {entry['previous']})")
+        return 0
+    if args.command == "score":
+        from ml.score import score
+        from proactive_crm.warehouse import connect, warehouse_url
+
+        url = warehouse_url()
+        with connect(url) as conn:
+            day = _run_date(conn, cfg, args.run_date)
+        for line in score(url, cfg, day):
+            print(line)
+        return 0
+    return _status(cfg)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

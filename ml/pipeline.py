@@ -1,0 +1,268 @@
+"""Train, evaluate and register one model version: what ``python -m ml train`` and the crm_train DAG run.
+
+1. Cold start: too few customers, orders or days of history -> nothing is trained; the reason is recorded in
+   ``<models_dir>/<model>/last_training.json`` and scoring keeps using the rules.
+2. Time split (``ml.split``), features as of every cut-off, labels after it, BG/NBD features fitted per cut-off.
+3. With / without BG/NBD features: both are fitted with early stopping on the validation cut-off; ``auto`` keeps
+   the variant that is better there (never chosen on the evaluation cut-off), and both are reported.
+4. Final fits on all training cut-offs, evaluation next to the baselines on the evaluation cut-off, a registry
+   version with its report. Promotion is a separate step (``ml.promotion``).
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import time
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import psycopg
+
+from ml import baselines, bgnbd, bgnbd_baseline, registry, train
+from ml.categories import category_spec, load_category_frame
+from ml.config import MLConfig
+from ml.evaluate import MAIN_METRIC, compare, metrics_for
+from ml.features import (
+    Feature,
+    add_bgnbd_features,
+    build_spec,
+    count_snapshots,
+    data_stats,
+    feature_as_of_dates,
+    load_customer_frame,
+    warehouse_feature_types,
+)
+from ml.labels import attach_category_labels, attach_customer_labels, censor_at
+from ml.split import InsufficientHistory, TimeSplit, cold_start_reason, plan_split
+
+log = logging.getLogger(__name__)
+NO_VALIDATION_ROUNDS = 300  # without a validation cut-off there is no early stopping: a conservative fixed size
+
+
+@dataclass
+class TrainResult:
+    model: str
+    status: str  # "trained" | "cold_start"
+    reason: str | None = None
+    version: str | None = None
+    metrics: dict[str, Any] = field(default_factory=dict)
+
+    def summary(self) -> str:
+        if self.status != "trained":
+            return f"{self.model}: not trained (cold start: {self.reason})"
+        main = self.metrics.get("comparison", {})
+        return (
+            f"{self.model}: version {self.version}, {main.get('metric')} {main.get('model', float('nan')):.4f} "
+            f"vs {main.get('best_baseline')} {main.get('baseline', float('nan')):.4f}"
+        )
+
+
+@dataclass
+class Dataset:
+    frame: pd.DataFrame
+    base_spec: list[Feature]
+    derived: list[str]
+    split: TimeSplit
+    bgnbd_params: dict[str, dict]
+    sample_per_10k: int | None = None
+
+    def rows(self, cutoffs: tuple[date, ...] | list[date]) -> pd.DataFrame:
+        wanted = pd.to_datetime(pd.Series(list(cutoffs)))
+        return self.frame[self.frame["as_of_date"].isin(wanted)].reset_index(drop=True)
+
+
+def _record_status(
+    cfg: MLConfig, model: str, run_date: date, status: str, reason: str | None, version: str | None
+) -> None:
+    registry.write_json(
+        registry.model_dir(cfg, model) / "last_training.json",
+        {"run_date": run_date.isoformat(), "status": status, "reason": reason, "version": version},
+    )
+
+
+def build_dataset(conn: psycopg.Connection, cfg: MLConfig, model: str, split: TimeSplit) -> Dataset:
+    observed = {c: split.eval_cutoff for c in split.train_cutoffs} | {split.eval_cutoff: split.observed_until}
+    cutoffs = sorted(observed)
+    snapshots = count_snapshots(conn, cfg, cutoffs)
+    sample = None
+    if snapshots > cfg.max_training_snapshots:  # a stable share of customers keeps memory and time bounded
+        sample = max(1, int(10_000 * cfg.max_training_snapshots / snapshots))
+        log.info("%s: %s snapshots, training on %.2f%% of customers", model, f"{snapshots:,}", sample / 100)
+    if model == "next_purchase_category":
+        frame = load_category_frame(conn, cfg, cutoffs, sample)
+        frame = attach_category_labels(conn, cfg, frame, observed, sample)
+    else:
+        frame = attach_customer_labels(conn, cfg, load_customer_frame(conn, cfg, cutoffs, sample), observed, sample)
+    history = frame.drop_duplicates(["customer_id", "as_of_date"])  # BG/NBD is per customer, not per category
+    with_bgnbd, params = add_bgnbd_features(history, cfg.horizon_days)
+    derived = list(bgnbd.feature_names(cfg.horizon_days))
+    frame = frame.merge(with_bgnbd[["customer_id", "as_of_date", *derived]], on=["customer_id", "as_of_date"])
+    frame = frame.sort_values([c for c in ("as_of_date", "customer_id", "category") if c in frame]).reset_index(
+        drop=True
+    )
+    if model == "next_purchase_category":
+        spec = category_spec(frame, [])
+    else:
+        spec = build_spec(frame, warehouse_feature_types(conn, cfg), [])
+    return Dataset(frame, spec, derived, split, params, sample)
+
+
+def _variants(ds: Dataset) -> dict[str, list[Feature]]:
+    with_spec = ds.base_spec + [Feature(n, "numeric", "derived") for n in ds.derived]
+    return {"with_bgnbd": with_spec, "without_bgnbd": ds.base_spec}
+
+
+def _validate(model: str, ds: Dataset, cfg: MLConfig, variants: dict[str, list[Feature]]) -> dict[str, dict]:
+    """Per variant: rounds (early stopping), sigma and the main metric on the validation cut-off."""
+    split = ds.split
+    if split.validation_cutoff is None:
+        return {name: {"rounds": NO_VALIDATION_ROUNDS, "sigma": 1.0, "metric": float("nan")} for name in variants}
+    inner = censor_at(ds.rows(split.inner_train_cutoffs), split.validation_cutoff)
+    valid = ds.rows([split.validation_cutoff])
+    out = {}
+    for name, spec in variants.items():
+        fitted = train.fit(model, inner, spec, cfg, valid=valid)
+        sigma = None
+        if model in train.SURVIVAL:
+            mu = train.outputs(model, fitted.booster, valid, spec, cfg.nthread, 1.0)["rank"]
+            sigma = train.calibrate_sigma(mu, valid["label_time"].to_numpy(), valid["label_event"].to_numpy(bool))
+        preds = train.outputs(model, fitted.booster, valid, spec, cfg.nthread, sigma)
+        out[name] = {
+            "rounds": fitted.rounds,
+            "sigma": sigma,
+            "metric": metrics_for(model, valid, preds)[MAIN_METRIC[model]],
+        }
+    return out
+
+
+def _choose(model: str, cfg: MLConfig, validation: dict[str, dict]) -> tuple[str, str]:
+    if cfg.bgnbd_features == "on":
+        return "with_bgnbd", "configured on"
+    if cfg.bgnbd_features == "off":
+        return "without_bgnbd", "configured off"
+    a, b = validation["with_bgnbd"]["metric"], validation["without_bgnbd"]["metric"]
+    if not (np.isfinite(a) and np.isfinite(b)):
+        return "with_bgnbd", "no validation cut-off: kept by default"
+    chosen = "with_bgnbd" if a >= b else "without_bgnbd"
+    return chosen, f"validation {MAIN_METRIC[model]}: with {a:.4f}, without {b:.4f}"
+
+
+def _baselines(model: str, train_rows: pd.DataFrame, eval_rows: pd.DataFrame, cfg: MLConfig) -> tuple[dict, dict]:
+    windows = train.WINDOWS.get(model, ())
+    max_t = int(train_rows["follow_up_days"].max()) if model in train.SURVIVAL else 0
+    preds: dict[str, dict] = {
+        "recency": baselines.RecencyBaseline(model, windows, max_t).fit(train_rows).predict(eval_rows),
+        "rfm": baselines.RFMBaseline(model, windows, max_t).fit(train_rows).predict(eval_rows),
+        "rules": baselines.rules_predict(model, eval_rows, cfg.horizon_days, windows),
+    }
+    ok, note = bgnbd_baseline.available()
+    notes = {"bgnbd": note}
+    if ok:
+        started = time.perf_counter()
+        result = bgnbd_baseline.fit_predict(model, eval_rows, cfg.horizon_days, windows)
+        notes["bgnbd_params"] = result.pop("params")
+        log.info("%s: BG/NBD baseline fitted in %.1f s", model, time.perf_counter() - started)
+        preds["bgnbd"] = result
+    return preds, notes
+
+
+def train_and_evaluate(conn: psycopg.Connection, cfg: MLConfig, model: str, run_date: date) -> TrainResult:
+    stats = data_stats(conn, cfg, run_date)
+    reason = cold_start_reason(stats, run_date, cfg)
+    split = None
+    if reason is None:
+        try:
+            split = plan_split(feature_as_of_dates(conn, cfg), stats, run_date, cfg)
+        except InsufficientHistory as exc:
+            reason = str(exc)
+    if reason is not None or split is None:
+        _record_status(cfg, model, run_date, "cold_start", reason, None)
+        log.warning("%s: not trained, cold start: %s", model, reason)
+        return TrainResult(model, "cold_start", reason=reason)
+
+    started = time.perf_counter()
+    ds = build_dataset(conn, cfg, model, split)
+    variants = _variants(ds)
+    validation = _validate(model, ds, cfg, variants)
+    chosen, why = _choose(model, cfg, validation)
+    train_rows, eval_rows = ds.rows(split.train_cutoffs), ds.rows([split.eval_cutoff])
+
+    fits: dict[str, train.Fitted] = {}
+    preds: dict[str, dict] = {}
+    for name, spec in variants.items():
+        rounds = max(1, math.ceil(validation[name]["rounds"] * 1.1))
+        fitted = train.fit(model, train_rows, spec, cfg, rounds=rounds)
+        fitted.sigma = validation[name]["sigma"]
+        fits[name] = fitted
+        preds[name] = train.outputs(model, fitted.booster, eval_rows, spec, cfg.nthread, fitted.sigma)
+    other = "without_bgnbd" if chosen == "with_bgnbd" else "with_bgnbd"
+    base_preds, notes = _baselines(model, train_rows, eval_rows, cfg)
+    results = {"xgboost": metrics_for(model, eval_rows, preds[chosen])}
+    results[f"xgboost_{other}"] = metrics_for(model, eval_rows, preds[other])
+    results.update({k: metrics_for(model, eval_rows, v) for k, v in base_preds.items()})
+    comparison = compare(model, results)
+
+    from ml.publish import write_version  # report plotting pulls in matplotlib: only when a version is written
+
+    version = write_version(
+        cfg=cfg,
+        model=model,
+        run_date=run_date,
+        ds=ds,
+        chosen=chosen,
+        choice_reason=why,
+        spec=variants[chosen],
+        fitted=fits[chosen],
+        validation=validation,
+        results=results,
+        comparison=comparison,
+        notes=notes,
+        eval_rows=eval_rows,
+        predictions={"xgboost": preds[chosen], f"xgboost_{other}": preds[other], **base_preds},
+        train_rows=train_rows,
+        seconds=time.perf_counter() - started,
+    )
+    _record_status(cfg, model, run_date, "trained", None, version)
+    metrics = {"results": results, "comparison": comparison.__dict__}
+    return TrainResult(model, "trained", version=version, metrics=metrics)
+
+
+def evaluate_version(
+    conn: psycopg.Connection, cfg: MLConfig, model: str, version: registry.ModelVersion, run_date: date
+) -> dict[str, dict[str, float]]:
+    """A stored version on today's latest fully observed cut-off, next to baselines fitted as in training."""
+    stats = data_stats(conn, cfg, run_date)
+    split = plan_split(feature_as_of_dates(conn, cfg), stats, run_date, cfg)
+    ds = build_dataset(conn, cfg, model, split)
+    train_rows, eval_rows = ds.rows(split.train_cutoffs), ds.rows([split.eval_cutoff])
+    spec = [Feature.from_dict(f) for f in version.metadata["features"]]
+    import xgboost as xgb
+
+    booster = xgb.Booster(params={"nthread": cfg.nthread})
+    booster.load_model(str(version.model_file))
+    preds = {"xgboost": train.outputs(model, booster, eval_rows, spec, cfg.nthread, version.metadata.get("aft_sigma"))}
+    base_preds, _ = _baselines(model, train_rows, eval_rows, cfg)
+    preds.update(base_preds)
+    return {name: metrics_for(model, eval_rows, out) for name, out in preds.items()}
+
+
+def train_model(model: str, run_date: date) -> dict[str, Any]:
+    """The crm_train task: settings from the environment, the configured warehouse; a JSON-able result."""
+    from ml.config import ml_config
+    from proactive_crm.warehouse import connect
+
+    cfg = ml_config()
+    with connect() as conn:
+        result = train_and_evaluate(conn, cfg, model, run_date)
+    log.info("%s", result.summary())
+    return {
+        "model": model,
+        "status": result.status,
+        "version": result.version,
+        "reason": result.reason,
+        "summary": result.summary(),
+    }

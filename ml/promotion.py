@@ -1,0 +1,120 @@
+"""Champion / challenger: a new version replaces the champion only if it is better on the same evaluation rows.
+
+Both score the challenger's ``eval.parquet`` (its evaluation cut-off, labels fully observed). The challenger must
+beat the champion's main metric by ``ml.promotion.margin`` and, with ``must_beat_baselines``, every baseline of
+its own report. A champion that cannot score those rows (its features are no longer there) is replaced, and the
+decision says so. Every decision is written to ``promotion.json`` in the challenger's folder.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime
+
+import pandas as pd
+import xgboost as xgb
+
+from ml import registry, train
+from ml.config import MLConfig
+from ml.evaluate import MAIN_METRIC, metrics_for
+from ml.features import Feature
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Decision:
+    model: str
+    version: str
+    promoted: bool
+    reason: str
+    challenger_metric: float | None = None
+    champion_version: str | None = None
+    champion_metric: float | None = None
+
+
+def main_metric_on(cfg: MLConfig, version: registry.ModelVersion, frame: pd.DataFrame) -> float:
+    """The version's main metric on ``frame``; raises KeyError naming features the frame lacks."""
+    spec = [Feature.from_dict(f) for f in version.metadata["features"]]
+    missing = [f.name for f in spec if f.name not in frame.columns]
+    if missing:
+        raise KeyError(f"features not in the evaluation rows: {', '.join(missing)}")
+    booster = xgb.Booster(params={"nthread": cfg.nthread})
+    booster.load_model(str(version.model_file))
+    out = train.outputs(version.model, booster, frame, spec, cfg.nthread, version.metadata.get("aft_sigma"))
+    return float(metrics_for(version.model, frame, out)[MAIN_METRIC[version.model]])
+
+
+def latest_trained(cfg: MLConfig, model: str) -> str:
+    status = registry.model_dir(cfg, model) / "last_training.json"
+    if not status.exists():
+        raise registry.RegistryError(f"{model}: nothing trained yet (run `python -m ml train --model {model}`)")
+    payload = json.loads(status.read_text(encoding="utf-8"))
+    if payload.get("status") != "trained":
+        raise registry.RegistryError(f"{model}: the last training was not completed ({payload.get('reason')})")
+    return str(payload["version"])
+
+
+def decide(cfg: MLConfig, model: str, version: str) -> Decision:
+    challenger = registry.load(cfg, model, version)
+    metrics = json.loads((challenger.path / "metrics.json").read_text(encoding="utf-8"))
+    comparison = metrics["comparison"]
+    if cfg.must_beat_baselines and not comparison["beats_every_baseline"]:
+        return Decision(
+            model,
+            version,
+            False,
+            f"does not beat the best baseline {comparison['best_baseline']} "
+            f"({comparison['model']} vs {comparison['baseline']} {comparison['metric']})",
+            comparison["model"],
+        )
+    current = registry.champion(cfg, model)
+    if current is None:
+        return Decision(model, version, True, "first champion", comparison["model"])
+    if current.version == version:
+        return Decision(model, version, False, "already the champion", comparison["model"], version)
+    frame = pd.read_parquet(challenger.path / "eval.parquet")
+    mine = main_metric_on(cfg, challenger, frame)
+    try:
+        theirs = main_metric_on(cfg, current, frame)
+    except KeyError as exc:
+        return Decision(
+            model,
+            version,
+            True,
+            f"champion {current.version} cannot score the evaluation rows: {exc}",
+            mine,
+            current.version,
+        )
+    metric = MAIN_METRIC[model]
+    if mine >= theirs + cfg.promotion_margin:
+        reason = f"{metric} {mine:.4f} beats champion {theirs:.4f} by at least {cfg.promotion_margin}"
+        return Decision(model, version, True, reason, mine, current.version, theirs)
+    reason = f"{metric} {mine:.4f} does not beat champion {theirs:.4f} by the margin {cfg.promotion_margin}"
+    return Decision(model, version, False, reason, mine, current.version, theirs)
+
+
+def promote(cfg: MLConfig, model: str, version: str | None = None) -> Decision:
+    version = version or latest_trained(cfg, model)
+    decision = decide(cfg, model, version)
+    if decision.promoted:
+        registry.set_champion(cfg, model, version, "promote", decision.reason)
+    registry.write_json(
+        registry.model_dir(cfg, model) / version / "promotion.json",
+        {**asdict(decision), "decided_at": datetime.now(UTC).isoformat(timespec="seconds")},
+    )
+    log.info("%s %s: %s (%s)", model, version, "promoted" if decision.promoted else "not promoted", decision.reason)
+    return decision
+
+
+def promote_result(result: dict[str, object]) -> dict[str, object]:
+    """The crm_train task after training: promote a trained version, pass a cold start through."""
+    from ml.config import ml_config
+
+    model = str(result["model"])
+    if result.get("status") != "trained":
+        return {"model": model, "promoted": False, "reason": f"not trained: {result.get('reason')}"}
+    decision = promote(ml_config(), model, str(result["version"]))
+    return asdict(decision)

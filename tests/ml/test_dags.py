@@ -1,0 +1,41 @@
+"""The ML wiring in Airflow: crm_train parses with its tasks, and nightly scoring runs after the warehouse gate."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+from proactive_crm.config import PROJECT_ROOT
+
+
+@pytest.fixture(scope="module")
+def dagbag(tmp_path_factory: pytest.TempPathFactory):
+    os.environ.setdefault("AIRFLOW_HOME", str(tmp_path_factory.mktemp("airflow_home")))
+    os.environ["AIRFLOW__CORE__LOAD_EXAMPLES"] = "False"
+    from airflow.dag_processing.dagbag import DagBag
+
+    return DagBag(dag_folder=str(PROJECT_ROOT / "dags"))
+
+
+def test_crm_train_trains_then_promotes_every_model_weekly(dagbag):
+    assert dagbag.import_errors == {}
+    dag = dagbag.dags["crm_train"]
+    assert dag.get_task("promote").upstream_task_ids == {"train_and_evaluate"}
+    assert dag.timetable.summary == "0 4 * * 0"
+    assert dag.max_active_runs == 1 and all(t.retries >= 1 for t in dag.tasks)
+    import importlib.util
+
+    from ml.config import MODEL_NAMES
+
+    spec = importlib.util.spec_from_file_location("crm_train_module", dag.fileloc)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    assert sorted(module.MODELS) == sorted(MODEL_NAMES)  # the DAG file cannot import ml at parse time
+
+
+def test_nightly_scores_after_the_warehouse_gate_and_before_actions(dagbag):
+    dag = dagbag.dags["crm_nightly"]
+    score = dag.get_task("score_customers")
+    assert score.upstream_task_ids == {"warehouse_gate"}
+    assert "decide_actions" in score.downstream_task_ids
