@@ -1,0 +1,19 @@
+"""Proactive actions: each night decide whom to contact, why, how and when; publish it safely; learn from responses.
+
+- ``policy``: the contact policy file (``config/contact_policy.yml``), validated;
+- ``triggers`` / ``trigger_sql``: candidate actions per action type, computed in SQL in the warehouse;
+- ``priority`` / ``uplift``: expected value of a contact (Beta-Binomial response rates per action type x channel x
+  segment, then a two-model XGBoost uplift learner with its Qini coefficient once enough treated and holdout
+  outcomes exist);
+- ``groups``: the global control group and the per-type holdouts (deterministic hashes, the same in SQL);
+- ``rules`` / ``windows``: the contact policy's rules and send windows, as pure functions on the candidate frame;
+- ``decide`` / ``explain``: the night's decisions with readable reasons into ``actions.decisions`` (audit trail);
+- ``gate``: gate 3, the actions quality gate (suite in ``expectations/actions.py``);
+- ``publish`` / ``contract`` / ``store``: the published tables and outbox files, atomically, under a versioned
+  contract (``CONTRACT.md``), and the schema they live in;
+- ``report``: the top actions per channel and the suppression counts, for people;
+- ``tasks``: what the ``decide_actions``, ``actions_gate`` and ``publish_actions`` tasks of ``crm_nightly`` call;
+- ``simulation``: the closed loop on generated data (responses from ``proactive_crm.synth.responses``).
+
+Nothing here does work at import time.
+"""

@@ -1,0 +1,114 @@
+"""Priority: the Beta-Binomial response rates, the Qini coefficient, the two-model uplift learner and the switch."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from proactive_crm.actions import priority, publish, uplift
+from proactive_crm.actions.decide import decide
+
+from .conftest import RUN_DATE, STORE_TZ, create_customers, customer
+
+
+def test_posterior_mean_starts_at_the_prior_and_moves_with_evidence() -> None:
+    assert priority.posterior_mean(0.1, 20, np.array([0]), np.array([0]))[0] == pytest.approx(0.1)
+    assert priority.posterior_mean(0.1, 20, np.array([100]), np.array([30]))[0] == pytest.approx(32 / 120)
+    assert priority.posterior_mean(0.1, 20, np.array([100000]), np.array([500]))[0] == pytest.approx(0.005, abs=1e-4)
+
+
+def test_response_table_is_per_type_channel_and_segment(policy) -> None:
+    observed = pd.DataFrame(
+        [("churn_prevention", "email", "at_risk", 80, 20)],
+        columns=["action_type", "channel", "segment", "trials", "successes"],
+    )
+    table = priority.response_table(policy, observed, ["at_risk", "champions"]).set_index(
+        ["action_type", "channel", "segment"]
+    )
+    prior = policy.action_types["churn_prevention"].prior_response["email"]
+    learned = table.loc[("churn_prevention", "email", "at_risk")]
+    assert learned["posterior_mean"] == pytest.approx((prior * 20 + 20) / 100)
+    assert table.loc[("churn_prevention", "email", "champions"), "posterior_mean"] == pytest.approx(prior)
+    assert learned["method"] == "beta_binomial"
+    assert table.loc[("win_back", "email", "at_risk"), "method"] == "beta_binomial_prior"
+
+
+def test_qini_is_one_for_a_perfect_ranking_and_about_zero_for_a_random_one() -> None:
+    rng = np.random.default_rng(3)
+    n = 4000
+    treated = rng.random(n) < 0.5
+    responsive = rng.random(n) < 0.3
+    y = (treated & responsive & (rng.random(n) < 0.8)) | (rng.random(n) < 0.05)
+    assert uplift.qini_coefficient(y, treated, responsive + rng.random(n) * 0.1) > 0.3
+    assert abs(uplift.qini_coefficient(y, treated, rng.random(n))) < 0.15
+    assert uplift.qini_coefficient(y, treated, -responsive.astype(float)) < 0
+
+
+def test_two_model_learner_finds_who_responds() -> None:
+    rng = np.random.default_rng(7)
+    n = 3000
+    frame = pd.DataFrame({
+        "customer_id": [f"U{i:05d}" for i in range(n)],
+        "channel": rng.choice(["email", "sms"], n),
+        "segment": rng.choice(["at_risk", "champions"], n),
+        "value_at_stake": rng.uniform(10, 200, n),
+        "churn_risk": rng.uniform(0, 1, n),
+        "value_90d": rng.uniform(0, 300, n),
+        "days_since_last_order": rng.integers(1, 200, n),
+        "count_orders": rng.integers(1, 20, n),
+        "total_revenue": rng.uniform(10, 2000, n),
+    })
+    frame["treated"] = rng.random(n) < 0.6
+    # the planted effect: only customers at risk of churning respond to the contact
+    lift = np.where(frame["churn_risk"] > 0.6, 0.35, 0.0)
+    frame["ordered"] = rng.random(n) < 0.08 + frame["treated"] * lift
+    treated_model, untreated_model, qini = uplift.fit_two_model(frame)
+    assert qini > 0.2
+    model = uplift.UpliftModel("churn_prevention", "trained", 0, 0, qini, "v", "", treated_model, untreated_model)
+    effect = uplift.predict(model, frame, "email")
+    assert effect[frame["churn_risk"] > 0.7].mean() > effect[frame["churn_risk"] < 0.5].mean() + 0.15
+
+
+def test_ranking_switches_to_uplift_once_enough_outcomes_matured(db, policy_with, tmp_path: Path) -> None:
+    policy = policy_with((("learning", "min_treated"), 150), (("learning", "min_untreated"), 20))
+    earlier = RUN_DATE - timedelta(days=policy.window_days + 3)
+    create_customers(db, [customer(i) for i in range(1, 401)])
+    db.execute(
+        "create table core.fct_orders (order_id text, customer_id text, ordered_at timestamptz, ordered_date date, "
+        "status text, is_completed boolean, is_cancelled boolean, is_returned boolean, purchase_number bigint, "
+        "count_units bigint, revenue numeric(14, 2))"
+    )
+    decide(db, earlier, policy, STORE_TZ)
+    publish.publish(db, earlier, tmp_path, require_gate=False)
+    # treated customers with an even number bought within the window; untreated ones rarely did
+    db.execute(
+        "insert into core.fct_orders select 'O' || customer_id, customer_id, (%(day)s::date + 2)::timestamptz, "
+        "%(day)s::date + 2, 'completed', true, false, false, 7, 1, 50 from actions.decisions "
+        "where run_date = %(run)s and ((outcome = 'selected' and right(customer_id, 1) in ('0', '2', '4', '6', '8')) "
+        "or (outcome <> 'selected' and right(customer_id, 2) = '00'))",
+        {"day": earlier, "run": earlier},
+    )
+    summary = decide(db, RUN_DATE, policy, STORE_TZ)
+    models = dict(db.execute(
+        "select action_type, status from actions.uplift_models where run_date = %s", (RUN_DATE,)
+    ).fetchall())
+    assert models["churn_prevention"] == "trained" and models["win_back"] == "below_minimum"
+    qini = db.execute("select qini_coefficient from actions.uplift_models where run_date = %s "
+                      "and action_type = 'churn_prevention'", (RUN_DATE,)).fetchone()[0]
+    assert qini is not None
+    methods = dict(db.execute(
+        "select action_type, min(ranking_method) from actions.decisions where run_date = %s "
+        "and ranking_method is not null group by 1", (RUN_DATE,)
+    ).fetchall())
+    assert methods["churn_prevention"] == "uplift_two_model"
+    reasons = [r[0] for r in db.execute(
+        "select reason from actions.decisions where run_date = %s and action_type = 'churn_prevention' "
+        "and channel is not null", (RUN_DATE,)
+    ).fetchall()]
+    assert reasons and all("uplift model: " in r and "Qini" in r for r in reasons)
+    assert summary.ranking["churn_prevention"].startswith("uplift")
+    assert (tmp_path / "email").exists()
