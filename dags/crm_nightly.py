@@ -6,8 +6,28 @@ The nightly proactive-CRM run for one business day (the store-local date on whic
 1. **ingest**: one mapped task per landing source loads every new or changed partition up to the business day
    into `raw` (one transaction per file, rejected rows kept in `raw.<source>_rejected`, every file in
    `raw.load_audit`). A missed night is caught up by the next run; re-running a day changes nothing.
+   Each task first runs the **landing quality gate** on those partitions (Great Expectations, suites in
+   `expectations/landing.py`): a critical failure fails the task before anything of that source loads.
 2. **build_staging**: `dbt build` of the staging layer (typed, de-duplicated views and their tests); per-model
    timings go to the task log and `ops.dbt_node_runs`.
+3. **build_warehouse**: `dbt build` of everything after staging for the business day: intermediate models
+   (sessionisation, identity stitching, purchase rhythm, customer standings), the `core`, `kpi` and `ml` marts
+   and the snapshots, with their data tests. The large models (web events and sessions, KPI periods, customer
+   standings, ML features) are incremental: the new day plus a look-back for late data, more after missed nights.
+   The marts count data up to and including the business day.
+4. **warehouse_gate**: the warehouse quality gate on the marts, computed in PostgreSQL (`expectations/warehouse.py`).
+   A critical failure fails the task without retries, so nothing downstream (scores, published actions) runs.
+5. **score_customers**: the champion models of `ml/` score every customer with an order in the scoring window as
+   of the business day + 1 into `ml.customer_scores` and `ml.customer_category_scores` (the rules while a model is
+   in cold start; a model whose features no longer match the warehouse is refused without retries).
+6. **decide_actions** -> **actions_gate** -> **publish_actions**: candidate actions per action type (SQL in the
+   warehouse), priority (expected value, learned from the responses) and the contact policy
+   (`config/contact_policy.yml`) into `actions.decisions`; gate 3 on the selected actions
+   (`expectations/actions.py`, fails without retries); then the e-mail, SMS and call-centre tables and outbox files
+   are published in one transaction (`proactive_crm/actions/CONTRACT.md`). A failed gate publishes nothing.
+
+Every gate records each expectation in `quality.validation_results`; severities are set in the `quality:`
+section of the pipeline configuration.
 
 Logic lives in `proactive_crm.nightly`; this file is schedule and wiring only.
 """
@@ -65,7 +85,72 @@ def crm_nightly():
 
         return build_layer("staging", _run_date())
 
-    ingest.expand(source_name=list(SOURCES)) >> build_staging()
+    @task
+    def build_warehouse() -> dict:
+        from proactive_crm.nightly import build_warehouse
+
+        return build_warehouse(_run_date())
+
+    @task
+    def warehouse_gate() -> dict:
+        from airflow.sdk.exceptions import AirflowFailException
+
+        from proactive_crm.nightly import warehouse_gate
+        from proactive_crm.quality import QualityGateError
+
+        context = get_current_context()
+        try:
+            return warehouse_gate(_run_date(), run_id=context["run_id"])
+        except QualityGateError as exc:  # bad data: a retry cannot fix it, and the message says what to check
+            raise AirflowFailException(str(exc)) from exc
+
+    @task
+    def score_customers() -> list:
+        from airflow.sdk.exceptions import AirflowFailException
+
+        from ml.features import FeatureMismatch
+        from ml.score import score_nightly
+
+        try:
+            return score_nightly(_run_date())
+        except FeatureMismatch as exc:  # the model needs retraining or the mart its columns back, not a retry
+            raise AirflowFailException(str(exc)) from exc
+
+    @task
+    def decide_actions() -> dict:
+        from proactive_crm.actions.tasks import decide_actions
+
+        return decide_actions(_run_date())
+
+    @task
+    def actions_gate() -> dict:
+        from airflow.sdk.exceptions import AirflowFailException
+
+        from proactive_crm.actions.tasks import actions_gate
+        from proactive_crm.quality import QualityGateError
+
+        context = get_current_context()
+        try:
+            return actions_gate(_run_date(), run_id=context["run_id"])
+        except QualityGateError as exc:  # a wrong batch needs a fix, not a retry; nothing gets published
+            raise AirflowFailException(str(exc)) from exc
+
+    @task
+    def publish_actions() -> dict:
+        from proactive_crm.actions.tasks import publish_actions
+
+        return publish_actions(_run_date())
+
+    (
+        ingest.expand(source_name=list(SOURCES))
+        >> build_staging()
+        >> build_warehouse()
+        >> warehouse_gate()
+        >> score_customers()
+        >> decide_actions()
+        >> actions_gate()
+        >> publish_actions()
+    )
 
 
 crm_nightly()

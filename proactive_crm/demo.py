@@ -14,11 +14,18 @@ import shutil
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from datetime import date
 from pathlib import Path
 
+import psycopg
+
+from ml.report import format_model_summary
+from proactive_crm.actions.report import format_top_actions
 from proactive_crm.config import PROJECT_ROOT, load_settings
+from proactive_crm.kpi_report import format_headline_kpis
 from proactive_crm.local_airflow import dags_test
+from proactive_crm.quality.store import format_gate_summary
 from proactive_crm.report import count_landing_rows, format_load_summary, top_rejection_reasons
 from proactive_crm.warehouse import connect, ensure_database, recreate_database, warehouse_url
 
@@ -72,6 +79,24 @@ def _show_progress(line: str) -> None:
         print(f"    {line.strip()[-200:]}", flush=True)
 
 
+def _models_missing() -> bool:
+    from ml.config import ml_config
+    from ml.registry import champion
+
+    cfg = ml_config()
+    return any(champion(cfg, model) is None for model in ("churn_risk", "next_purchase", "value_90d"))
+
+
+def _section(conn: psycopg.Connection, title: str, render: Callable[[psycopg.Connection], str]) -> None:
+    """Print one part of the summary; a part whose tables a failed run never built says so instead of crashing."""
+    _step(title)
+    try:
+        print(render(conn))
+    except psycopg.errors.UndefinedTable as exc:
+        conn.rollback()
+        print(f"    not available for this run ({str(exc).splitlines()[0]})")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--customers", type=int, default=int(os.environ.get("DEMO_CUSTOMERS", 20_000)))
@@ -83,6 +108,7 @@ def main(argv: list[str] | None = None) -> int:
         "--run-date", type=date.fromisoformat, help="business day to run (default: the sample's last day)"
     )
     parser.add_argument("--config", type=Path, help="pipeline configuration (default config/pipeline.yml)")
+    parser.add_argument("--no-training", action="store_true", help="do not train models on the first run")
     args = parser.parse_args(argv)
 
     started = time.perf_counter()
@@ -123,8 +149,17 @@ def main(argv: list[str] | None = None) -> int:
     log_path = settings.state_dir / "logs" / f"crm_nightly_{run_date}.log"
     run_started = time.perf_counter()
     code = dags_test("crm_nightly", run_date, settings, log_path, on_line=_show_progress)
-    run_seconds = time.perf_counter() - run_started
     print(f"    full log: {log_path}")
+    if code == 0 and not args.no_training and _models_missing():
+        # A fresh install has no models: train them now (the weekly crm_train DAG) and score the night again with
+        # them, so the first run shows models and their scores rather than only the cold-start rules.
+        _step("First run: training the models (crm_train), then re-running the night with them")
+        train_log = settings.state_dir / "logs" / f"crm_train_{run_date}.log"
+        train_code = dags_test("crm_train", run_date, settings, train_log, on_line=_show_progress)
+        print(f"    full log: {train_log}")
+        if train_code == 0 and not _models_missing():
+            code = dags_test("crm_nightly", run_date, settings, log_path, on_line=_show_progress)
+    run_seconds = time.perf_counter() - run_started
 
     _step("What was loaded")
     with connect(url) as conn:
@@ -134,6 +169,16 @@ def main(argv: list[str] | None = None) -> int:
             print("\nmost frequent rejection reasons (all rows kept in raw.<source>_rejected):")
             for source, reason, count in reasons:
                 print(f"  {count:>7,}  {source}: {reason}")
+
+    with connect(url) as conn:
+        _section(conn, "Headline KPIs", lambda c: format_headline_kpis(c, run_date, settings.currency))
+        _section(conn, "Quality gates", lambda c: format_gate_summary(c, run_date))
+        _section(conn, "Models and scores", lambda c: format_model_summary(c, run_date))
+        _section(
+            conn,
+            "Proactive actions: the top actions per channel and why (outbox files under CRM_STATE_DIR/outbox)",
+            lambda c: format_top_actions(c, run_date),
+        )
 
     print(f"\nnightly run: {run_seconds:.0f} s; demo total: {time.perf_counter() - started:.0f} s")
     if code != 0:

@@ -3,9 +3,15 @@
 from __future__ import annotations
 
 import logging
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
+from psycopg import sql
+
+from proactive_crm.actions.store import ensure_actions_schema
 from proactive_crm.config import Settings, load_settings
 from proactive_crm.landing.contract import SOURCES
 from proactive_crm.landing.ingest import SourceResult, ingest_source
@@ -13,6 +19,10 @@ from proactive_crm.landing.raw_tables import ensure_raw_schema
 from proactive_crm.warehouse import connect, warehouse_url
 
 log = logging.getLogger(__name__)
+
+# Everything after staging: intermediate models, the core / kpi / ml marts and the snapshots (tagged by folder in
+# dbt_project.yml). One dbt invocation, so dbt orders the nodes and runs each model's tests right after it.
+WAREHOUSE_SELECTOR = "tag:warehouse"
 
 
 def business_date(data_interval_start: datetime, settings: Settings) -> date:
@@ -24,8 +34,12 @@ def business_date(data_interval_start: datetime, settings: Settings) -> date:
 
 
 def ingest(source_name: str, run_date: date, run_id: str | None = None) -> dict[str, object]:
+    from proactive_crm.quality import run_landing_gate
+
     settings = load_settings()
     with connect(warehouse_url(settings)) as conn:
+        # Gate 1 first: a critical quality failure raises here and nothing of this source loads.
+        gate = run_landing_gate(conn, source_name, run_date, settings, run_id)
         result: SourceResult = ingest_source(conn, source_name, run_date, settings, run_id)
     return {
         "source": result.source,
@@ -34,6 +48,22 @@ def ingest(source_name: str, run_date: date, run_id: str | None = None) -> dict[
         "rows_read": result.rows_read,
         "rows_loaded": result.rows_loaded,
         "rows_rejected": result.rows_rejected,
+        "quality_warnings": len(gate.failed_warning) if gate else 0,
+    }
+
+
+def warehouse_gate(run_date: date, run_id: str | None = None) -> dict[str, object]:
+    """Gate 2 on the marts; raises ``QualityGateError`` on a critical failure, so nothing downstream runs."""
+    from proactive_crm.quality import run_warehouse_gate
+
+    settings = load_settings()
+    url = warehouse_url(settings)  # also exports CRM_WAREHOUSE_URL, which the GE datasource reads
+    with connect(url) as conn:
+        outcome = run_warehouse_gate(conn, run_date, settings, run_id)
+    return {
+        "expectations": outcome.evaluated,
+        "failed_warning": len(outcome.failed_warning),
+        "data_docs": str(outcome.docs),
     }
 
 
@@ -45,9 +75,73 @@ def build_layer(selector: str, run_date: date) -> dict[str, object]:
     with connect(url) as conn:
         # Every raw table exists, even for a source that has never delivered (no web tracking, no responses yet).
         ensure_raw_schema(conn, list(SOURCES.values()))
+        ensure_actions_schema(conn)  # the actions effectiveness mart reads the decisions from the first night on
         results = build(selector, url, settings, run_date, conn)
     return {
         "selector": selector,
         "nodes": len(results),
         "seconds": round(sum(r.execution_seconds for r in results), 2),
     }
+
+
+def build_warehouse(run_date: date, full_refresh: bool = False) -> dict[str, object]:
+    """Build the warehouse layers for a business day; ``full_refresh`` rebuilds the incremental models too.
+
+    A night skips dbt's unit tests, as dbt recommends for production runs: they check the SQL logic on fixtures,
+    which changes only with the code, and run in CI (tests/integration/test_warehouse_kpis.py) and in every full
+    refresh. The data tests run every night.
+    """
+    selector = WAREHOUSE_SELECTOR
+    analyze_raw()
+    if full_refresh:
+        return _build_full_refresh(selector, run_date)
+    with _environment(DBT_EXCLUDE_RESOURCE_TYPES="unit_test"):
+        return build_layer(selector, run_date)
+
+
+@contextmanager
+def _environment(**values: str) -> Iterator[None]:
+    """Set environment variables for the dbt subprocess started inside the block, then restore them."""
+    saved = {name: os.environ.get(name) for name in values}
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+
+
+def analyze_raw() -> None:
+    """Planner statistics for the raw tables the night just loaded, before dbt joins them.
+
+    Autovacuum analyzes a table only some time after a large load; until then the planner can take a freshly
+    loaded table for a small one and choose nested-loop joins that run for minutes instead of seconds.
+    """
+    with connect(warehouse_url(load_settings()), autocommit=True) as conn:
+        ensure_raw_schema(conn, list(SOURCES.values()))
+        for source in SOURCES:
+            conn.execute(sql.SQL("analyze {}").format(sql.Identifier("raw", source)))
+
+
+def _build_full_refresh(selector: str, run_date: date) -> dict[str, object]:
+    from proactive_crm.dbt_runner import DbtError, record_results, run_dbt, timing_report
+
+    settings = load_settings()
+    url = warehouse_url(settings)
+    with connect(url) as conn:
+        ensure_raw_schema(conn, list(SOURCES.values()))
+        ensure_actions_schema(conn)
+        args = ["build", "--select", selector, "--full-refresh"]
+        # The tests of the incremental web tables check only the look-back window unless told otherwise.
+        code, invocation_id, results = run_dbt(args, url, settings, run_date, {"test_full_history": True})
+        if invocation_id:
+            record_results(conn, invocation_id, f"build --select {selector} --full-refresh", run_date, results)
+    log.info("dbt build --full-refresh %s: %d nodes; slowest:\n%s", selector, len(results), timing_report(results))
+    failed = [r for r in results if r.status in ("error", "fail", "runtime error")]
+    if code != 0 or failed:
+        details = "\n".join(f"- {r.unique_id}: {r.status}: {(r.message or '').strip()[:500]}" for r in failed)
+        raise DbtError(f"dbt build --select {selector} --full-refresh failed (exit {code}):\n{details}")
+    return {"selector": selector, "nodes": len(results), "seconds": round(sum(r.execution_seconds for r in results), 2)}
