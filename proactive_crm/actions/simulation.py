@@ -22,9 +22,10 @@ from proactive_crm.landing.contract import SOURCES
 from proactive_crm.warehouse import warehouse_url
 
 UPLIFT_QUERY = """
-select action_type, channel, count_treated, count_untreated, count_converted, conversion_rate,
-    retention_rate_treated, retention_rate_untreated, uplift_retention_rate, uplift_retention_ci_low,
-    uplift_retention_ci_high, uplift_revenue_per_action, count_untreated_responses
+select action_type, channel, count_treated, count_converted, conversion_rate, comparison_group,
+    count_customers_treated, count_customers_untreated, retention_rate_treated, retention_rate_untreated,
+    uplift_retention_rate, uplift_retention_ci_low, uplift_retention_ci_high, uplift_orders_per_action,
+    uplift_orders_ci_low, uplift_orders_ci_high, count_untreated_responses
 from actions.action_effectiveness
 order by action_type = 'all' desc, action_type, channel = 'all' desc, channel
 """
@@ -101,15 +102,18 @@ def uplift_table(conn: psycopg.Connection) -> list[tuple]:
 
 
 def placebo_line(conn: psycopg.Connection) -> str:
-    """A/A check: the global control group against the holdouts, both never contacted; the difference should be
-    noise (its 95% interval contains 0)."""
-    rows = dict(
-        (group, (int(n), float(p)))
+    """A/A check: the global control group against the holdouts, both never contacted by the action (first matured
+    action per customer and type, as the mart compares); the difference should be noise (its interval contains 0).
+    """
+    rows = {
+        group: (int(n), float(p))
         for group, n, p in conn.execute(
-            "select comparison_group, count(*), avg(case when has_ordered_window then 1.0 else 0.0 end) "
-            "from actions.action_outcomes where is_matured and not is_treated group by 1"
+            "select comparison_group, count(*), avg(case when has_ordered_window then 1.0 else 0.0 end) from ("
+            "select *, row_number() over (partition by customer_id, action_type order by run_date) as action_number "
+            "from actions.action_outcomes where is_matured and not is_treated) as numbered "
+            "where action_number = 1 group by 1"
         ).fetchall()
-    )
+    }
     if len(rows) < 2:
         return "control group vs holdout: not enough untreated outcomes yet"
     (n_c, p_c), (n_h, p_h) = rows["control_group"], rows["holdout"]
@@ -121,20 +125,30 @@ def placebo_line(conn: psycopg.Connection) -> str:
 
 
 def format_uplift_table(rows: list[tuple]) -> str:
-    header = (f"{'action type':<23}{'channel':<12}{'treated':>8}{'untreat.':>9}{'conv.':>7}{'conv %':>8}"
-              f"{'ret. T':>8}{'ret. U':>8}{'uplift':>8}  {'95% CI':<17}{'rev/act':>9}{'U resp':>7}")
+    header = (f"{'action type':<23}{'channel':<12}{'sent':>6}{'conv.':>6}{'conv%':>6}  {'vs':<8}{'cust.T':>7}"
+              f"{'cust.U':>7}{'ret.T':>6}{'ret.U':>6}{'uplift':>7}  {'95% CI':<15}{'orders/100':>10}  {'95% CI':<15}"
+              f"{'U resp':>6}")
     lines = [header, "-" * len(header)]
-    for (action_type, channel, treated, untreated, converted, conversion, ret_t, ret_u, uplift, low, high,
-         revenue, untreated_responses) in rows:
-        def pct(value: object) -> str:
-            return f"{100 * float(value):.1f}" if value is not None else "-"
 
-        interval = f"[{pct(low)}, {pct(high)}]" if low is not None else "-"
+    def pct(value: object) -> str:
+        return f"{100 * float(value):.1f}" if value is not None else "-"
+
+    def interval(low: object, high: object) -> str:
+        return f"[{pct(low)}, {pct(high)}]" if low is not None else "-"
+
+    for (action_type, channel, treated, converted, conversion, versus, customers_t, customers_u, ret_t, ret_u,
+         uplift, low, high, orders, orders_low, orders_high, untreated_responses) in rows:
+        versus = "control" if versus == "control_group" else versus
         lines.append(
-            f"{action_type:<23}{channel:<12}{treated:>8,}{untreated:>9,}{converted:>7,}{pct(conversion):>8}"
-            f"{pct(ret_t):>8}{pct(ret_u):>8}{pct(uplift):>8}  {interval:<17}"
-            f"{(f'{float(revenue):.2f}' if revenue is not None else '-'):>9}{untreated_responses:>7}"
+            f"{action_type:<23}{channel:<12}{treated:>6,}{converted:>6,}{pct(conversion):>6}  {versus:<8}"
+            f"{customers_t:>7,}{customers_u:>7,}{pct(ret_t):>6}{pct(ret_u):>6}{pct(uplift):>7}  "
+            f"{interval(low, high):<15}{pct(orders):>10}  {interval(orders_low, orders_high):<15}"
+            f"{untreated_responses:>6}"
         )
-    lines.append("uplift = retention rate (completed order within the window) of treated minus untreated (control "
-                 "group + holdout), in percentage points")
+    lines.append(
+        "vs: an action type against its own holdout, the programme ('all') against the global control group; cust.: "
+        "customers compared (first matured action of the type); ret.: retention (a completed order within the "
+        "window) of treated (T) and untreated (U), uplift in percentage points; orders/100: incremental completed "
+        "orders per 100 actions; U resp: responses of untreated customers"
+    )
     return "\n".join(lines)

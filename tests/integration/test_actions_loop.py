@@ -96,6 +96,7 @@ def test_treated_customers_order_more_than_untreated_ones(loop: dict) -> None:
     overall = effectiveness(loop, "all")
     assert overall["count_untreated"] > 200
     assert overall["uplift_retention_ci_low"] > 0, overall
+    assert overall["uplift_orders_ci_low"] > 0, overall  # incremental orders per action
 
 
 def test_well_targeted_actions_convert_more_than_poorly_targeted_ones(loop: dict) -> None:
@@ -103,6 +104,7 @@ def test_well_targeted_actions_convert_more_than_poorly_targeted_ones(loop: dict
     cross_sell = effectiveness(loop, "cross_sell")
     assert replenishment["conversion_rate"] > 2 * cross_sell["conversion_rate"]
     assert replenishment["uplift_retention_rate"] > cross_sell["uplift_retention_rate"]
+    assert replenishment["uplift_orders_per_action"] > cross_sell["uplift_orders_per_action"]
 
 
 def test_the_control_group_never_responds_and_shows_no_effect(loop: dict) -> None:
