@@ -93,28 +93,21 @@ def crm_nightly():
 
     @task
     def warehouse_gate() -> dict:
-        from airflow.sdk.exceptions import AirflowFailException
-
+        from proactive_crm.airflow_tasks import fail_without_retry
         from proactive_crm.nightly import warehouse_gate
         from proactive_crm.quality import QualityGateError
 
-        context = get_current_context()
-        try:
-            return warehouse_gate(_run_date(), run_id=context["run_id"])
-        except QualityGateError as exc:  # bad data: a retry cannot fix it, and the message says what to check
-            raise AirflowFailException(str(exc)) from exc
+        with fail_without_retry(QualityGateError):  # bad data; the message says what to check
+            return warehouse_gate(_run_date(), run_id=get_current_context()["run_id"])
 
     @task
     def score_customers() -> list:
-        from airflow.sdk.exceptions import AirflowFailException
-
         from ml.features import FeatureMismatch
         from ml.score import score_nightly
+        from proactive_crm.airflow_tasks import fail_without_retry
 
-        try:
+        with fail_without_retry(FeatureMismatch):  # the model needs retraining or the mart its columns back
             return score_nightly(_run_date())
-        except FeatureMismatch as exc:  # the model needs retraining or the mart its columns back, not a retry
-            raise AirflowFailException(str(exc)) from exc
 
     @task
     def decide_actions() -> dict:
@@ -124,16 +117,12 @@ def crm_nightly():
 
     @task
     def actions_gate() -> dict:
-        from airflow.sdk.exceptions import AirflowFailException
-
         from proactive_crm.actions.tasks import actions_gate
+        from proactive_crm.airflow_tasks import fail_without_retry
         from proactive_crm.quality import QualityGateError
 
-        context = get_current_context()
-        try:
-            return actions_gate(_run_date(), run_id=context["run_id"])
-        except QualityGateError as exc:  # a wrong batch needs a fix, not a retry; nothing gets published
-            raise AirflowFailException(str(exc)) from exc
+        with fail_without_retry(QualityGateError):  # a wrong batch needs a fix; nothing gets published
+            return actions_gate(_run_date(), run_id=get_current_context()["run_id"])
 
     @task
     def publish_actions() -> dict:

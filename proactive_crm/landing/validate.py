@@ -54,7 +54,7 @@ def _cast_timestamps(values: pa.Array, target: pa.DataType) -> pa.Array:
         return pa.array(parsed.dt.tz_localize(None) if target.tz is None else parsed, type=target, from_pandas=True)
 
 
-def _parse_timestamps(values: pa.Array, store_tz: str) -> pa.Array:
+def parse_timestamps(values: pa.Array, store_tz: str) -> pa.Array:
     """ISO-8601 text -> UTC timestamps; values without an offset are local time in the store's time zone."""
     has_offset = _mask(pc.match_substring_regex(values, OFFSET_RE))
     result = np.full(len(values), None, dtype=object)
@@ -112,7 +112,7 @@ def _check_column(column: Column, values: pa.Array, store_tz: str) -> tuple[pa.A
         typed = pc.if_else(is_true, True, pc.if_else(is_false, False, pa.scalar(None, pa.bool_())))
         return typed, [Fault(present & ~_mask(pc.or_(is_true, is_false)), f"{column.name} must be true or false")]
     if column.type == "timestamp":
-        typed = _parse_timestamps(pc.utf8_trim_whitespace(values), store_tz)
+        typed = parse_timestamps(pc.utf8_trim_whitespace(values), store_tz)
         return typed, [Fault(present & ~_mask(pc.is_valid(typed)), f"{column.name} is not an ISO-8601 timestamp")]
     if column.type == "date":
         parsed = pc.strptime(pc.utf8_trim_whitespace(values), format="%Y-%m-%d", unit="s", error_is_null=True)

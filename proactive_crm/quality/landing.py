@@ -26,7 +26,7 @@ from proactive_crm.config import Settings
 from proactive_crm.landing.contract import SOURCES, Source
 from proactive_crm.landing.discovery import LandingFile, checksum, discover
 from proactive_crm.landing.parse import ParsedFile, UnreadableFileError, parse_file
-from proactive_crm.landing.validate import NUMERIC_RE, _parse_timestamps  # the loader's own readings
+from proactive_crm.landing.validate import NUMERIC_RE, parse_timestamps  # the loader's own readings
 from proactive_crm.quality.gate import GateOutcome, docs_root, finish_gate
 
 log = logging.getLogger(__name__)
@@ -135,7 +135,7 @@ def _record_table(parsed: ParsedFile, source: Source, settings: Settings, where:
         if column.min_value is not None or column.max_value is not None:
             columns[number_column(column.name)] = _number(values)
         if column.type == "timestamp":
-            typed = _parse_timestamps(pc.utf8_trim_whitespace(values), settings.store_time_zone)
+            typed = parse_timestamps(pc.utf8_trim_whitespace(values), settings.store_time_zone)
             columns[utc_column(column.name)] = pc.cast(typed, pa.timestamp("us", tz="UTC"))
     tables = [_conform(columns, rows, schema)]
     if parsed.rejected:
