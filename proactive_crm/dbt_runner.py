@@ -69,7 +69,9 @@ def run_dbt(
     extra_vars: dict[str, object] | None = None,
 ) -> tuple[int, str, list[NodeResult]]:
     """Run one dbt command; return (exit code, invocation id, node results)."""
-    dbt_vars = dict(extra_vars or {})
+    # The store's zone is pipeline configuration (pipeline.yml), not a dbt default: one setting for the loader,
+    # the DAG schedule and the customer profiles.
+    dbt_vars = {"store_time_zone": settings.store_time_zone, **(extra_vars or {})}
     if run_date is not None:
         dbt_vars["run_date"] = run_date.isoformat()
     command = [

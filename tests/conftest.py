@@ -39,6 +39,23 @@ def warehouse(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
             admin.execute(f'drop database if exists "{dbname}" with (force)')
 
 
+@pytest.fixture(scope="module")
+def empty_warehouse(warehouse: str) -> str:
+    """The test database with every schema an earlier module built dropped, for tests that run whole nights.
+
+    Generated samples reuse identifiers (O000000005 exists in every sample), so a night loaded on top of another
+    module's raw tables would mix two retailers' orders and rightly fail the warehouse gate.
+    """
+    with psycopg.connect(warehouse, autocommit=True) as connection:
+        schemas = connection.execute(
+            "select schema_name from information_schema.schemata "
+            "where schema_name not like 'pg\\_%' and schema_name not in ('information_schema', 'public')"
+        ).fetchall()
+        for (schema,) in schemas:
+            connection.execute(f'drop schema "{schema}" cascade')
+    return warehouse
+
+
 @pytest.fixture
 def conn(warehouse: str) -> Iterator[psycopg.Connection]:
     """A connection to the test database whose raw/staging schemas start empty for each test."""

@@ -45,7 +45,7 @@ def loop_config(root: Path) -> Path:
 
 
 @pytest.fixture(scope="module")
-def loop(warehouse: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict]:
+def loop(empty_warehouse: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict]:
     root = tmp_path_factory.mktemp("actions_loop")
     landing = root / "landing"
     generate(SynthConfig(customers=2500, days=120, seed=5, out_dir=landing, end_date=MEASURE_ON, quiet=True))
@@ -54,16 +54,12 @@ def loop(warehouse: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[d
         env.setenv("CRM_STATE_DIR", str(root / "state"))
         env.setenv("CRM_OUTBOX_DIR", str(root / "outbox"))
         env.setenv("CRM_CONFIG", str(loop_config(root)))
-        with psycopg.connect(warehouse, autocommit=True) as conn:
-            for schema in ("raw", "staging", "intermediate", "core", "kpi", "ml", "snapshots", "ops", "actions",
-                           "quality"):
-                conn.execute(f"drop schema if exists {schema} cascade")
         result = run_loop(FIRST, LAST, MEASURE_ON, root / "outbox", seed=1, say=lambda line: print(line))
-        with psycopg.connect(warehouse) as conn:
+        with psycopg.connect(empty_warehouse) as conn:
             rows = uplift_table(conn)
         print(format_uplift_table(rows))
         print("seconds per step:", {k: round(v) for k, v in result.seconds.items()})
-        yield {"url": warehouse, "rows": rows, "result": result, "landing": landing, "outbox": root / "outbox"}
+        yield {"url": empty_warehouse, "rows": rows, "result": result, "landing": landing, "outbox": root / "outbox"}
 
 
 def effectiveness(loop: dict, action_type: str, channel: str = "all") -> dict:

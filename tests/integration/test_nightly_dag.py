@@ -28,7 +28,7 @@ END = date(2026, 10, 31)
 
 
 @pytest.fixture(scope="module")
-def nightly(warehouse: str, tmp_path_factory: pytest.TempPathFactory):
+def nightly(empty_warehouse: str, tmp_path_factory: pytest.TempPathFactory):
     root = tmp_path_factory.mktemp("nightly")
     landing = root / "landing"
     subprocess.run(
@@ -56,7 +56,7 @@ def nightly(warehouse: str, tmp_path_factory: pytest.TempPathFactory):
     def run(day: date) -> tuple[int, str]:
         log = root / f"run_{day}.log"
         # An empty model registry: a developer's trained models must not change what this night does.
-        env = {"CRM_WAREHOUSE_URL": warehouse, "CRM_MODELS_DIR": str(root / "models")}
+        env = {"CRM_WAREHOUSE_URL": empty_warehouse, "CRM_MODELS_DIR": str(root / "models")}
         code = dags_test("crm_nightly", day, settings, log, env_extra=env)
         return code, log.read_text()
 

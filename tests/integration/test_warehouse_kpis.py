@@ -41,17 +41,15 @@ AS_OF = date(2026, 10, 1)  # a month start of the sample: an ML training as-of d
 
 
 @pytest.fixture(scope="module")
-def sample(warehouse: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict]:
+def sample(empty_warehouse: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict]:
     """Generate the sample, build it night by night, and keep what each night reported."""
+    warehouse = empty_warehouse
     root = tmp_path_factory.mktemp("warehouse_kpis")
     landing = root / "landing"
     generate(SynthConfig(customers=CUSTOMERS, days=DAYS, seed=7, out_dir=landing, end_date=END, quiet=True))
     with pytest.MonkeyPatch.context() as env:
         env.setenv("CRM_LANDING_DIR", str(landing))
         env.setenv("CRM_STATE_DIR", str(root / "state"))
-        with psycopg.connect(warehouse, autocommit=True) as conn:
-            for schema in ("raw", "staging", "ops", "snapshots", *DERIVED_SCHEMAS):
-                conn.execute(f"drop schema if exists {schema} cascade")
 
         first_night = END - timedelta(days=INCREMENTAL_NIGHTS)
         nights: dict[date, dict] = {}
