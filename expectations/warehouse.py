@@ -140,16 +140,20 @@ def _customers(layout: WarehouseLayout, config: QualityConfig) -> list[gxe.Expec
 
 def _orders(layout: WarehouseLayout, config: QualityConfig) -> list[gxe.Expectation]:
     expectations: list[gxe.Expectation] = []
+    # Lines hold products only: an order's delivery charge is part of its total but of no line.
+    has_shipping = "shipping_amount" in layout.columns(ORDERS)
+    products_amount = "total_amount - shipping_amount" if has_shipping else "total_amount"
     if ORDER_LINES in layout.tables:
         check = config.check(GATE, "revenue_reconciles", ORDERS)
         tolerance = float(check["tolerance"])
         expectations += with_severity(
             gxe.UnexpectedRowsExpectation, check,
-            {"target": ORDERS, "column": "total_amount", "hint": f"completed orders' total_amount in {ORDERS} must "
-             f"equal the line_amount of their lines in {ORDER_LINES} (relative tolerance {tolerance}): look for "
-             "lines lost or duplicated between staging and the marts"},
+            {"target": ORDERS, "column": "total_amount", "hint": f"completed orders' total_amount (less shipping) in "
+             f"{ORDERS} must equal the line_amount of their lines in {ORDER_LINES} (relative tolerance {tolerance}):"
+             " look for lines lost or duplicated between staging and the marts, or a delivery charge the export"
+             " puts in total_amount without a shipping_amount column"},
             unexpected_rows_query=(
-                "with orders as (select coalesce(sum(total_amount), 0) as orders_total from {batch} "
+                f"with orders as (select coalesce(sum({products_amount}), 0) as orders_total from {{batch}} "
                 "where is_completed), "
                 "lines as (select coalesce(sum(l.line_amount), 0) as lines_total "
                 f"from {ORDER_LINES} as l join {{batch}} as o on o.order_id = l.order_id where o.is_completed) "
@@ -164,12 +168,13 @@ def _orders(layout: WarehouseLayout, config: QualityConfig) -> list[gxe.Expectat
         tolerance = float(check["tolerance"])
         expectations += with_severity(
             gxe.UnexpectedRowsExpectation, check,
-            {"target": ORDERS, "column": "lines_amount", "hint": "an order's total_amount differs from the sum of "
-             f"its lines by more than {tolerance}: check the export's totals (order-level discounts, shipping) "
-             "and the order_lines deliveries of those orders"},
+            {"target": ORDERS, "column": "lines_amount", "hint": "an order's total_amount less shipping differs "
+             f"from the sum of its lines by more than {tolerance}: check the export's totals (order-level "
+             "discounts, fees, instalment interest) and the order_lines deliveries of those orders"},
             unexpected_rows_query=(
-                "select order_id, total_amount, lines_amount from {batch} "
-                f"where is_completed and abs(total_amount - coalesce(lines_amount, 0)) > {tolerance}"
+                f"select order_id, total_amount, {products_amount} - coalesce(lines_amount, 0) as difference, "
+                "lines_amount from {batch} "
+                f"where is_completed and abs({products_amount} - coalesce(lines_amount, 0)) > {tolerance}"
             ),
             description="Each completed order's total matches its lines",
         )

@@ -82,7 +82,7 @@ NOT_CARRIED = (
     "customers.contact_id (equal to customer_id in this copy)",
     "orders.order_approved_at / order_delivered_carrier_date / order_delivered_customer_date /"
     " order_estimated_delivery_date",
-    "order_items.seller_id / shipping_limit_date / freight_value (freight is in orders.total_amount, not a line)",
+    "order_items.seller_id / shipping_limit_date (freight_value is summed into orders.shipping_amount)",
     "order_payments.payment_sequential / payment_type / payment_installments (only the sum is carried)",
     "products.product_name_lenght / product_description_lenght / product_photos_qty / weight and dimensions",
     "order_reviews_text_sample.csv (other reviews, mostly of orders not in orders.csv; not read)",
@@ -207,19 +207,27 @@ def _frame(source: str, rows: pd.DataFrame) -> pd.DataFrame:
     return out.sort_values(list(contract.key), kind="stable", key=sort_key).reset_index(drop=True)
 
 
-def _money_sums(payments: pd.DataFrame, items: pd.DataFrame) -> tuple[dict[str, Decimal], dict[str, Decimal]]:
-    """Per order: sum of payment_value, and sum of item price + freight_value (exact decimals)."""
+def _money_sums(
+    payments: pd.DataFrame, items: pd.DataFrame
+) -> tuple[dict[str, Decimal], dict[str, Decimal], dict[str, Decimal]]:
+    """Per order: sum of payment_value, sum of item price + freight_value, sum of freight_value (exact decimals)."""
     pay_sum: dict[str, Decimal] = {}
     for oid, value in zip(payments["order_id"], payments["payment_value"], strict=True):
         pay_sum[oid] = pay_sum.get(oid, Decimal(0)) + Decimal(value)
     item_sum: dict[str, Decimal] = {}
+    freight_sum: dict[str, Decimal] = {}
     for oid, price, freight in zip(items["order_id"], items["price"], items["freight_value"], strict=True):
         item_sum[oid] = item_sum.get(oid, Decimal(0)) + Decimal(price) + Decimal(freight or "0")
-    return pay_sum, item_sum
+        freight_sum[oid] = freight_sum.get(oid, Decimal(0)) + Decimal(freight or "0")
+    return pay_sum, item_sum, freight_sum
 
 
 def _orders(
-    orders: pd.DataFrame, pay_sum: dict[str, Decimal], item_sum: dict[str, Decimal], report: Report
+    orders: pd.DataFrame,
+    pay_sum: dict[str, Decimal],
+    item_sum: dict[str, Decimal],
+    freight_sum: dict[str, Decimal],
+    report: Report,
 ) -> tuple[pd.DataFrame, int]:
     totals: list[str | None] = []
     from_items = 0
@@ -244,6 +252,8 @@ def _orders(
             "status": orders["order_status"],  # Olist's own value; pipeline.yml maps it
             "currency": CURRENCY,
             "total_amount": total[keep],
+            # what the customer paid for delivery; the lines hold the products only
+            "shipping_amount": [_fmt(freight_sum.get(oid, Decimal(0))) for oid in orders["order_id"]],
             "dt": orders["order_purchase_timestamp"].str[:10],
         }
     )
@@ -340,8 +350,8 @@ def convert(data: OlistData) -> tuple[dict[str, pd.DataFrame], Report]:
     if f["orders"]["order_id"].duplicated().any():
         raise ValueError(f"orders.csv repeats {int(f['orders']['order_id'].duplicated().sum())} order_id(s)")
 
-    pay_sum, item_sum = _money_sums(f["order_payments"], f["order_items"])
-    orders, from_items = _orders(f["orders"], pay_sum, item_sum, report)
+    pay_sum, item_sum, freight_sum = _money_sums(f["order_payments"], f["order_items"])
+    orders, from_items = _orders(f["orders"], pay_sum, item_sum, freight_sum, report)
     order_dt = dict(zip(orders["order_id"], orders["dt"], strict=True))
     order_customer = dict(zip(orders["order_id"], orders["customer_id"], strict=True))
     tr = f["category_translation"]
@@ -394,6 +404,7 @@ def _describe(
         f"orders.channel = {CHANNEL}, orders.currency = {CURRENCY} ({n['orders']} rows)",
         "orders.total_amount = sum of payment_value (includes freight); from item price+freight for"
         f" {from_items} order(s) without payment rows",
+        "orders.shipping_amount = sum of the order's freight_value (0 for orders without items)",
         "order_lines.quantity = 1 (Olist lists one row per unit), order_lines.discount_amount = 0"
         f" ({n['order_lines']} rows)",
         "reviews.review_id = '<order_id>-<n>' (n numbers an order's reviews by date, score, file order),"

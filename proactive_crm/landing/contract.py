@@ -157,7 +157,14 @@ SOURCES: dict[str, Source] = {
                 Column("channel", "text", allowed=ORDER_CHANNELS),
                 Column("status", "text", allowed=ORDER_STATUSES),
                 Column("currency", "text", description="ISO 4217 code."),
-                Column("total_amount", "numeric", min_value=0),
+                Column("total_amount", "numeric", min_value=0, description="What the customer paid."),
+                Column(
+                    "shipping_amount",
+                    "numeric",
+                    required=False,
+                    min_value=0,
+                    description="Delivery charge included in total_amount (0 when absent); the lines hold products.",
+                ),
             ),
         ),
         Source(

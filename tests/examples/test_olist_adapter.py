@@ -272,6 +272,20 @@ def test_order_totals_equal_payment_sums(tables):
     assert no_items and all(Decimal(r["total_amount"]) == pay[r["order_id"]] for r in no_items)
 
 
+def test_freight_is_the_orders_shipping_amount(tables):
+    freight: dict[str, Decimal] = defaultdict(Decimal)
+    lines: dict[str, Decimal] = defaultdict(Decimal)
+    for r in read_olist(SAMPLE, "order_items.csv"):
+        freight[r["order_id"]] += Decimal(r["freight_value"])
+        lines[r["order_id"]] += Decimal(r["price"])
+    shipping = {r["order_id"]: Decimal(r["shipping_amount"]) for _, r in tables["orders"]}
+    assert shipping == {order_id: freight.get(order_id, Decimal(0)) for order_id in shipping}
+    # what the warehouse gate reconciles: lines + shipping = total, but for instalment interest and rounding
+    totals = {r["order_id"]: Decimal(r["total_amount"]) for _, r in tables["orders"] if r["order_id"] in lines}
+    off = [o for o, total in totals.items() if abs(total - shipping[o] - lines[o]) > Decimal("0.05")]
+    assert len(off) <= 0.02 * len(totals)
+
+
 def test_order_lines_copy_the_items(tables):
     items = {(r["order_id"], r["order_item_id"]): r for r in read_olist(SAMPLE, "order_items.csv")}
     for _, row in tables["order_lines"]:

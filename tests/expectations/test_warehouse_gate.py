@@ -144,6 +144,19 @@ def test_revenue_that_does_not_reconcile_between_orders_and_lines_is_critical(ma
     assert '"difference": 8.0' in message and "core.fct_order_lines" in message
 
 
+def test_delivery_charges_in_order_totals_reconcile_through_shipping_amount(marts, settings):
+    # A marketplace export: every total includes freight, which no product line carries.
+    marts.execute("alter table core.fct_orders add column shipping_amount numeric(14, 2) not null default 0")
+    marts.execute("update core.fct_orders set total_amount = total_amount + 7.5, shipping_amount = 7.5")
+    assert run_warehouse_gate(marts, RUN, settings).failed_warning == []
+
+    marts.execute("update core.fct_orders set shipping_amount = 7 where order_id = 'O3'")  # 0.50 left unexplained
+    outcome = run_warehouse_gate(marts, RUN, settings)
+    assert [(f.check, f.severity) for f in outcome.failed_warning] == [("order_totals_match_lines", "warning")]
+    assert '"order_id": "O3"' in outcome.failed_warning[0].observed
+    assert '"difference": 0.5' in outcome.failed_warning[0].observed
+
+
 def test_an_order_whose_total_differs_from_its_lines_is_a_warning(marts, settings):
     marts.execute("update core.fct_orders set lines_amount = lines_amount - 0.5 where order_id = 'O3'")
 

@@ -45,6 +45,7 @@ final as (
         orders.is_returned,
         orders.currency,
         orders.total_amount,
+        orders.shipping_amount,
         cast(case when orders.is_completed then orders.total_amount else 0 end as numeric(14, 2)) as revenue,
         cast(coalesce(lines_summed.count_lines, 0) as {{ dbt.type_bigint() }}) as count_lines,
         cast(coalesce(lines_summed.count_units, 0) as {{ dbt.type_bigint() }}) as count_units,

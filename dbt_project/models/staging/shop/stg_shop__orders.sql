@@ -30,6 +30,7 @@ renamed as (
         status = 'returned' as is_returned,
         upper(currency) as currency,
         cast(total_amount as numeric(14, 2)) as total_amount,
+        cast(coalesce(shipping_amount, 0) as numeric(14, 2)) as shipping_amount,
         _partition_date as partition_date
 
     from latest
