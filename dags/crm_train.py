@@ -43,7 +43,8 @@ def _run_date():
     dag_id="crm_train",
     doc_md=__doc__,
     schedule=CronDataIntervalTimetable("0 4 * * 0", timezone=STORE_TZ),  # Sundays, after the nightly run
-    start_date=pendulum.datetime(2025, 1, 5, tz=STORE_TZ),
+    # As crm_nightly: early enough to train on any history (a historical extract, a backfill); catchup is off.
+    start_date=pendulum.datetime(2000, 1, 2, tz=STORE_TZ),
     catchup=False,
     max_active_runs=1,
     default_args={

@@ -67,7 +67,7 @@ def decide(cfg: MLConfig, model: str, version: str) -> Decision:
             version,
             False,
             f"does not beat the best baseline {comparison['best_baseline']} "
-            f"({comparison['model']} vs {comparison['baseline']} {comparison['metric']})",
+            f"({comparison['metric']} {comparison['model']:.3f} vs {comparison['baseline']:.3f})",
             comparison["model"],
         )
     current = registry.champion(cfg, model)
@@ -107,6 +107,16 @@ def promote(cfg: MLConfig, model: str, version: str | None = None) -> Decision:
     )
     log.info("%s %s: %s (%s)", model, version, "promoted" if decision.promoted else "not promoted", decision.reason)
     return decision
+
+
+def last_decision(cfg: MLConfig, model: str) -> dict[str, object] | None:
+    """The promotion decision on the last trained version (None before any training or promotion)."""
+    try:
+        version = latest_trained(cfg, model)
+    except registry.RegistryError:
+        return None
+    path = registry.model_dir(cfg, model) / version / "promotion.json"
+    return json.loads(path.read_text(encoding="utf-8")) if path.exists() else None
 
 
 def promote_result(result: dict[str, object]) -> dict[str, object]:

@@ -263,11 +263,13 @@ def format_model_summary(conn: psycopg.Connection, run_date: date, table: str = 
         return f"models: nothing scored as of {run_date + timedelta(days=1)}"
     lines = []
     for model, version, method, why, metric, value, baseline, base_value, count in rows:
-        who = f"{version}" if method == "xgboost" else f"rules (cold start: {why})"
+        who = f"{version}" if method == "xgboost" else "rules"
         quality = (
             f"{METRIC_LABELS.get(metric, metric)} {value:.3f} vs {_method(baseline)} {base_value:.3f}"
             if method == "xgboost" and value is not None and base_value is not None
             else "no held-out metric"
         )
         lines.append(f"{model:<24} {who:<28} {quality:<55} {count:>10,} rows scored")
+        if method != "xgboost":
+            lines.append(f"{'':<24} why the rules: {why}")
     return "\n".join(lines)

@@ -36,6 +36,7 @@ from ml.features import (
     sample_filter,
     warehouse_feature_types,
 )
+from ml.promotion import last_decision
 from ml.reasons import replenishment_phrase, top_reasons
 from ml.score_tables import ddl, record_runs
 from ml.split import cold_start_reason
@@ -98,13 +99,17 @@ class Scorer:
 
 
 def _fallback_reason(cfg: MLConfig, model: str, cold: str | None) -> str:
+    """Why the rules score this model tonight, as the run summary and every reason_3 say it."""
     if cold:
-        return cold
+        return f"cold start: {cold}"
     status_file = registry.model_dir(cfg, model) / "last_training.json"
     if status_file.exists():
         status = json.loads(status_file.read_text(encoding="utf-8"))
         if status.get("status") == "cold_start":
-            return f"last training {status['run_date']}: {status['reason']}"
+            return f"cold start at the last training, {status['run_date']}: {status['reason']}"
+        decision = last_decision(cfg, model)
+        if decision and not decision["promoted"]:
+            return f"{decision['version']} trained {status['run_date']}, not promoted: {decision['reason']}"
     return "no champion model yet: run `python -m ml train` (weekly crm_train DAG)"
 
 
@@ -181,7 +186,7 @@ def _rule_reasons(model: str, chunk: pd.DataFrame, why: str) -> np.ndarray:
         if model == "value_90d"
         else template_for("hist_frequency")(frame, "hist_frequency")
     )
-    note = f"rules fallback (cold start: {why})"[:300]
+    note = f"rules fallback ({why})"[:300]
     return np.stack([first.to_numpy(object), second.to_numpy(object), np.full(len(frame), note, dtype=object)], axis=1)
 
 
@@ -278,7 +283,7 @@ def _score_categories(reader, writer, cfg, scorer, as_of, params, scored_at) -> 
         reason = replenishment_phrase(chunk)
         if scorer.is_fallback:
             out = baselines.rules_predict(scorer.model, chunk, cfg.horizon_days, windows)
-            reason = "rules fallback (" + (scorer.fallback_reason or "cold start")[:120] + "): " + reason
+            reason = "rules fallback (" + (scorer.fallback_reason or "no champion")[:120] + "): " + reason
         else:
             missing = [f.name for f in scorer.spec if f.name not in chunk.columns]
             if missing:

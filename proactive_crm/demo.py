@@ -22,8 +22,8 @@ import psycopg
 
 from ml.report import format_model_summary
 from proactive_crm.actions.report import format_top_actions
-from proactive_crm.config import PROJECT_ROOT, load_settings
-from proactive_crm.kpi_report import format_headline_kpis
+from proactive_crm.config import PROJECT_ROOT, Settings, load_settings
+from proactive_crm.kpi_report import format_headline_kpis, format_monthly_trend
 from proactive_crm.local_airflow import dags_test
 from proactive_crm.quality.store import format_gate_summary
 from proactive_crm.report import count_landing_rows, format_load_summary, top_rejection_reasons
@@ -79,12 +79,54 @@ def _show_progress(line: str) -> None:
         print(f"    {line.strip()[-200:]}", flush=True)
 
 
-def _models_missing() -> bool:
-    from ml.config import ml_config
+def _champions() -> set[str]:
+    """Models with a champion version in the registry (the ones nightly scoring uses instead of the rules)."""
+    from ml.config import MODEL_NAMES, ml_config
     from ml.registry import champion
 
     cfg = ml_config()
-    return any(champion(cfg, model) is None for model in ("churn_risk", "next_purchase", "value_90d"))
+    return {model for model in MODEL_NAMES if champion(cfg, model) is not None}
+
+
+def _models_missing() -> bool:
+    return not {"churn_risk", "next_purchase", "value_90d"} <= _champions()
+
+
+def _train_and_rerun(settings: Settings, run_date: date, night_log: Path) -> int:
+    """A fresh install has no models: train them now (the weekly crm_train DAG) and score the night again with
+    them, so the first run shows models and their scores rather than only the cold-start rules."""
+    _step("First run: training the models (crm_train), then re-running the night with them")
+    train_log = settings.state_dir / "logs" / f"crm_train_{run_date}.log"
+    train_code = dags_test("crm_train", run_date, settings, train_log, on_line=_show_progress)
+    print(f"    full log: {train_log}")
+    for line in _training_outcomes():
+        print(f"    {line}")
+    if train_code != 0 or not _champions():  # no model had enough history: the night's rules scores stand
+        return 0
+    return dags_test("crm_nightly", run_date, settings, night_log, on_line=_show_progress)
+
+
+def _training_outcomes() -> list[str]:
+    """What the training run decided per model (trained, or cold start and why), from the registry."""
+    from ml.config import MODEL_NAMES, ml_config
+    from ml.promotion import last_decision
+    from ml.registry import model_dir
+
+    cfg = ml_config()
+    lines = []
+    for model in MODEL_NAMES:
+        status_file = model_dir(cfg, model) / "last_training.json"
+        if not status_file.exists():
+            lines.append(f"{model}: no training recorded (see the crm_train log)")
+            continue
+        status = json.loads(status_file.read_text(encoding="utf-8"))
+        if status["status"] != "trained":
+            lines.append(f"{model}: not trained, cold start: {status['reason']}")
+            continue
+        decision = last_decision(cfg, model) or {"promoted": False, "reason": "no promotion decision recorded"}
+        verdict = "champion" if decision["promoted"] else "not promoted, the rules keep scoring"
+        lines.append(f"{model}: trained {status['version']}, {verdict} ({decision['reason']})")
+    return lines
 
 
 def _section(conn: psycopg.Connection, title: str, render: Callable[[psycopg.Connection], str]) -> None:
@@ -131,9 +173,13 @@ def main(argv: list[str] | None = None) -> int:
     embedded = not os.environ.get("CRM_WAREHOUSE_URL")
     url = warehouse_url(settings)
     if embedded and args.landing:
-        # Each dataset gets its own database on the embedded server, so your data never mixes with the sample's.
-        url = ensure_database(url, "crm_" + re.sub(r"[^a-z0-9]+", "_", landing.name.lower()).strip("_"))
+        # Each dataset gets its own database on the embedded server and its own model registry, so your data never
+        # mixes with the sample's and models trained on the sample never score your customers.
+        dataset = "crm_" + re.sub(r"[^a-z0-9]+", "_", landing.name.lower()).strip("_")
+        url = ensure_database(url, dataset)
         os.environ["CRM_WAREHOUSE_URL"] = url
+        os.environ.setdefault("CRM_MODELS_DIR", str(settings.state_dir / "models" / dataset))
+        print(f"    models: {os.environ['CRM_MODELS_DIR']}")
     print(f"    {url}" + (" (embedded)" if embedded else ""))
     if not args.landing and fresh_sample:
         if embedded:
@@ -151,14 +197,7 @@ def main(argv: list[str] | None = None) -> int:
     code = dags_test("crm_nightly", run_date, settings, log_path, on_line=_show_progress)
     print(f"    full log: {log_path}")
     if code == 0 and not args.no_training and _models_missing():
-        # A fresh install has no models: train them now (the weekly crm_train DAG) and score the night again with
-        # them, so the first run shows models and their scores rather than only the cold-start rules.
-        _step("First run: training the models (crm_train), then re-running the night with them")
-        train_log = settings.state_dir / "logs" / f"crm_train_{run_date}.log"
-        train_code = dags_test("crm_train", run_date, settings, train_log, on_line=_show_progress)
-        print(f"    full log: {train_log}")
-        if train_code == 0 and not _models_missing():
-            code = dags_test("crm_nightly", run_date, settings, log_path, on_line=_show_progress)
+        code = _train_and_rerun(settings, run_date, log_path)
     run_seconds = time.perf_counter() - run_started
 
     _step("What was loaded")
@@ -171,7 +210,13 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"  {count:>7,}  {source}: {reason}")
 
     with connect(url) as conn:
-        _section(conn, "Headline KPIs", lambda c: format_headline_kpis(c, run_date, settings.currency))
+        _section(
+            conn,
+            "Headline KPIs",
+            lambda c: format_headline_kpis(c, run_date, settings.currency)
+            + "\n\n"
+            + format_monthly_trend(c, run_date, currency=settings.currency),
+        )
         _section(conn, "Quality gates", lambda c: format_gate_summary(c, run_date))
         _section(conn, "Models and scores", lambda c: format_model_summary(c, run_date))
         _section(

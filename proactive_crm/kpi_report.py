@@ -1,7 +1,8 @@
 """Headline KPIs of a business day, for the demo and the run log, read from the KPI marts.
 
 The figures are the overall rows of ``kpi.kpi_customer_health_daily`` (the day) and ``_monthly`` (the month to
-date); their definitions are in ``dbt_project/models/marts/kpi/_kpi__models.yml``.
+date, and the months before it for the trend); their definitions are in
+``dbt_project/models/marts/kpi/_kpi__models.yml``.
 """
 
 from __future__ import annotations
@@ -65,4 +66,35 @@ def format_headline_kpis(conn: psycopg.Connection, run_date: date, currency: str
         f"  Pareto revenue share  {_percent(pareto):>12}   ({_percent(pareto_m)})",
         f"  customer base         active {_count(active)}, at risk {_count(at_risk)}, lapsed {_count(lapsed)}",
     ]
+    return "\n".join(lines)
+
+
+TREND_SQL = """
+select period_start, count_customers, count_orders, revenue, average_order_value, satisfaction_rate,
+    complaint_rate, repurchase_rate
+from kpi.kpi_customer_health_monthly
+where dimension = 'overall' and period_start <= %s
+order by period_start desc
+limit %s
+"""
+
+
+def format_monthly_trend(conn: psycopg.Connection, run_date: date, months: int = 12, currency: str = "") -> str:
+    """The last ``months`` calendar months up to the run date's (to date), one line each: the context a single
+    day lacks (a quiet day, a season, an export that thins out)."""
+    rows = conn.execute(TREND_SQL, (run_date, months)).fetchall()
+    if not rows:
+        return f"No monthly KPIs up to {run_date}."
+    header = (
+        f"{'month':<8} {'customers':>10} {'orders':>8} {'revenue':>16} {'AOV':>10} "
+        f"{'satisfied':>10} {'complaints':>10} {'repurchase':>10}"
+    )
+    lines = [f"Monthly trend ({currency or 'store currency'}; the last month runs to {run_date})", header]
+    for month, customers, orders, revenue, aov, satisfaction, complaints, repurchase in reversed(rows):
+        lines.append(
+            f"{month:%Y-%m}  {_count(customers):>10} {_count(orders):>8} "
+            f"{'n/a' if revenue is None else f'{float(revenue):,.2f}':>16} "
+            f"{'n/a' if aov is None else f'{float(aov):,.2f}':>10} {_percent(satisfaction):>10} "
+            f"{_percent(complaints):>10} {_percent(repurchase):>10}"
+        )
     return "\n".join(lines)

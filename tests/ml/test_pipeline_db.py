@@ -263,7 +263,7 @@ def test_cold_start_scores_with_the_rules_and_switches_to_models_once_data_suffi
     assert rows["reason_3"].str.contains("cold start").all() and rows["reason_3"].str.contains("need 100,000").all()
     assert rows["score"].notna().all()
     with psycopg.connect(warehouse) as conn:
-        assert "rules (cold start:" in format_model_summary(conn, RUN_DATE, cold.tables.scoring_runs)
+        assert "why the rules: cold start" in format_model_summary(conn, RUN_DATE, cold.tables.scoring_runs)
 
     warm = fresh_registry  # the same data with the configured minimums met: train, promote, and the next night
     with psycopg.connect(warehouse) as conn:
