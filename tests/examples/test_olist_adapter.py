@@ -207,8 +207,11 @@ def test_the_pipeline_loader_accepts_every_row(landing):
 
 def test_pipeline_yml_has_the_expected_shape():
     config = yaml.safe_load(PIPELINE_YML.read_text(encoding="utf-8"))
-    assert set(config) == {"store_time_zone", "currency", "value_mappings"}
+    assert set(config) == {"store_time_zone", "currency", "value_mappings", "quality"}
     ZoneInfo(config["store_time_zone"])
+    # the only gate setting it changes: freshness of the line-based tables of this historical extract
+    assert set(config["quality"]) == {"warehouse"} and set(config["quality"]["warehouse"]) == {"overrides"}
+    assert {tuple(v) for v in config["quality"]["warehouse"]["overrides"].values()} == {("freshness",)}
     assert config["store_time_zone"] == adapter.STORE_TIME_ZONE == "America/Sao_Paulo"
     assert config["currency"] == adapter.CURRENCY == "BRL"
     for key in config["value_mappings"]:
