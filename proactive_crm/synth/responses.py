@@ -246,7 +246,7 @@ def _conversion(action: dict, at: datetime, seed: int, catalogue: dict, truth: d
         total += price
         events.lines.append((order_id, str(number), product["product_id"], "1", f"{price:.2f}", "0.00"))
     channel = "app" if uniform(seed, aid, "order_channel") < 0.3 else "web"
-    events.orders.append((order_id, customer, _at(at), channel, "completed", "EUR", f"{total:.2f}"))
+    events.orders.append((order_id, customer, _at(at), channel, "completed", "EUR", f"{total:.2f}", "0.00"))
 
 
 def _write(landing: Path, source: str, run_date: date, rows: list[tuple[str, tuple]], written: Written) -> None:
@@ -255,8 +255,11 @@ def _write(landing: Path, source: str, run_date: date, rows: list[tuple[str, tup
     name = f"{PREFIX}{run_date.isoformat()}.csv"
     for old in (landing / source).glob(f"dt=*/{name}"):
         old.unlink()
+    columns = SOURCES[source].column_names
     by_day: dict[str, list[tuple]] = defaultdict(list)
     for day, row in rows:
+        if len(row) != len(columns):  # a contract column added without this writer: fail here, not as rejections
+            raise ValueError(f"{source}: {len(row)} values for the {len(columns)} contract columns {columns}")
         by_day[day].append(row)
     for day, day_rows in sorted(by_day.items()):
         folder = landing / source / f"dt={day}"
@@ -264,7 +267,7 @@ def _write(landing: Path, source: str, run_date: date, rows: list[tuple[str, tup
         temporary = folder / f".{name}.tmp"  # hidden: the loader never picks up a half-written file
         with open(temporary, "w", encoding="utf-8", newline="") as handle:
             writer = csv.writer(handle, lineterminator="\n")
-            writer.writerow(SOURCES[source].column_names)
+            writer.writerow(columns)
             writer.writerows(sorted(day_rows))
         temporary.replace(folder / name)
         written.rows[source] += len(day_rows)
