@@ -2,13 +2,14 @@
 #   make demo   generate a sample retailer and run the nightly pipeline on the embedded warehouse
 #   make test   lint and run the test suite
 # Sizes: make demo DEMO_ARGS="--customers 5000 --days 180"
+# Real data: make demo-olist (the Olist dataset in ../shared/data/olist, or OLIST_DIR=...; see examples/olist/)
 
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint venv lock clean warehouse-stop bench
+.PHONY: demo demo-olist test lint venv lock clean warehouse-stop bench
 
 $(STAMP): requirements.txt constraints.txt pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit("Python 3.11+ is required (found %s); set PYTHON=python3.11" % sys.version.split()[0]) if sys.version_info < (3, 11) else None'
@@ -23,6 +24,13 @@ venv: $(STAMP)
 
 demo: $(STAMP)
 	$(BIN)/python -m proactive_crm.demo $(DEMO_ARGS)
+
+OLIST_DIR ?= ../shared/data/olist
+OLIST_LANDING := data/olist/landing
+
+demo-olist: $(STAMP)
+	$(BIN)/python -m examples.olist.adapter --source $(OLIST_DIR) --out $(OLIST_LANDING) --overwrite
+	$(BIN)/python -m proactive_crm.demo --landing $(OLIST_LANDING) --run-date 2018-10-17 --config examples/olist/pipeline.yml
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
@@ -41,4 +49,4 @@ warehouse-stop:
 	-$(BIN)/python -m proactive_crm warehouse stop
 
 clean: warehouse-stop
-	rm -rf .crm data/demo dbt_project/target dbt_project/logs
+	rm -rf .crm data/demo data/olist dbt_project/target dbt_project/logs

@@ -150,7 +150,7 @@ def finding_from_result(gate: str, suite: str, result: Any) -> Finding:
         details["exception"] = message[:300]
     if "unexpected_count" in raw:
         details["element_count"] = int(raw.get("element_count") or 0) - int(raw.get("missing_count") or 0)
-        details["unexpected_count"] = int(raw["unexpected_count"])
+        details["unexpected_count"] = int(raw["unexpected_count"] or 0)  # None on an empty batch
         details["examples"] = _examples(raw, kwargs.get("column"))
         indexed = [e for e in raw.get("partial_unexpected_index_list") or [] if isinstance(e, dict)]
         details["files"] = sorted({str(e["_file"]) for e in indexed if e.get("_file")})
