@@ -213,7 +213,7 @@ def evaluate(
     live = pd.isna(reason)
     assigned = rules.allocate_capacity(
         scored.ev, live, ~control & ~holdout, out["action_id"].to_numpy(),
-        [policy.channels[c].daily_capacity for c in names],
+        [policy.channels[c].daily_capacity for c in names], policy.min_expected_value,
     )
     stop(live & (assigned < 0), "capacity")
     live = pd.isna(reason)

@@ -138,14 +138,17 @@ def allocate_capacity(
     treated: np.ndarray,
     tie_key: np.ndarray,
     capacities: list[int | None],
+    min_value: float = -np.inf,
 ) -> np.ndarray:
     """Channel index per candidate (-1 where none is left): each takes its best channel by expected value; a channel
-    over its daily capacity keeps its highest priorities and the rest fall back to their next usable channel.
+    over its daily capacity keeps its highest priorities and the rest fall back to their next usable channel, one
+    still worth more than ``min_value`` (the policy's min_expected_value): a full SMS budget must not push a
+    customer onto a channel where the contact is worth nothing.
 
     Only treated candidates use capacity. Control-group and holdout candidates are placed where they would have been
     (a channel keeps them when their priority beats its last treated selection), so their would-be actions stay
     comparable to the treated ones without costing seats or SMS budget."""
-    options = np.where(live[:, None], ev, -np.inf)
+    options = np.where(live[:, None] & (ev > min_value), ev, -np.inf)
     remaining = np.array([np.inf if c is None else float(c) for c in capacities])
     assigned = np.full(len(ev), -1)
     pending = live & np.isfinite(options.max(axis=1))

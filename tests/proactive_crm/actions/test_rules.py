@@ -143,6 +143,16 @@ def test_capacity_goes_to_the_highest_priorities_and_the_rest_fall_back(policy_w
     assert list(decisions.loc[[ids[3], ids[2]], "priority_rank"]) == [1, 2]
 
 
+def test_a_full_channel_never_falls_back_to_one_not_worth_the_contact() -> None:
+    # The actions_loop benchmark's 17th night: SMS full, the fallback e-mail worth exactly the policy's minimum (0.0);
+    # selecting it failed the actions gate (priority_range) and stopped the night.
+    ev = np.array([[5.0, 0.0], [4.0, 0.5], [3.0, -1.0]])
+    live = np.ones(3, dtype=bool)
+    treated = np.ones(3, dtype=bool)
+    assigned = rules.allocate_capacity(ev, live, treated, np.array(["a", "b", "c"]), [1, None], 0.0)
+    assert list(assigned) == [0, 1, -1]
+
+
 def test_control_and_holdout_customers_do_not_use_capacity() -> None:
     ev = np.array([[10.0], [9.0], [8.0], [7.0]])
     live = np.ones(4, dtype=bool)
