@@ -14,7 +14,6 @@ The run date is the last business day with complete data (default: the latest co
 from __future__ import annotations
 
 import argparse
-import json
 import logging
 import sys
 from datetime import date
@@ -95,8 +94,7 @@ def _status(cfg: MLConfig) -> int:
 
     for model in MODEL_NAMES:
         state = registry.champion_state(cfg, model)
-        last = registry.model_dir(cfg, model) / "last_training.json"
-        trained = json.loads(last.read_text()) if last.exists() else {}
+        trained = registry.last_training(cfg, model) or {}
         print(f"{model:<24} champion {state.get('version') or '-':<22} last training: {trained or '-'}")
     return 0
 

@@ -79,7 +79,7 @@ def _record_status(
     cfg: MLConfig, model: str, run_date: date, status: str, reason: str | None, version: str | None
 ) -> None:
     registry.write_json(
-        registry.model_dir(cfg, model) / "last_training.json",
+        registry.model_dir(cfg, model) / registry.LAST_TRAINING,
         {"run_date": run_date.isoformat(), "status": status, "reason": reason, "version": version},
     )
 

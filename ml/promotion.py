@@ -48,10 +48,9 @@ def main_metric_on(cfg: MLConfig, version: registry.ModelVersion, frame: pd.Data
 
 
 def latest_trained(cfg: MLConfig, model: str) -> str:
-    status = registry.model_dir(cfg, model) / "last_training.json"
-    if not status.exists():
+    payload = registry.last_training(cfg, model)
+    if payload is None:
         raise registry.RegistryError(f"{model}: nothing trained yet (run `python -m ml train --model {model}`)")
-    payload = json.loads(status.read_text(encoding="utf-8"))
     if payload.get("status") != "trained":
         raise registry.RegistryError(f"{model}: the last training was not completed ({payload.get('reason')})")
     return str(payload["version"])

@@ -26,6 +26,7 @@ import pandas as pd
 from ml.config import MLConfig
 
 CHAMPION = "champion.json"
+LAST_TRAINING = "last_training.json"  # the outcome of the latest training run of a model
 
 
 class RegistryError(RuntimeError):
@@ -78,6 +79,12 @@ def make_version(eval_cutoff: date, digest: str) -> str:
 
 def model_dir(cfg: MLConfig, model: str) -> Path:
     return cfg.models_dir / model
+
+
+def last_training(cfg: MLConfig, model: str) -> dict[str, Any] | None:
+    """The latest training run of the model (run_date, status trained | cold_start, reason, version), or None."""
+    path = model_dir(cfg, model) / LAST_TRAINING
+    return json.loads(path.read_text(encoding="utf-8")) if path.exists() else None
 
 
 def write_json(path: Path, payload: Any) -> None:

@@ -102,9 +102,8 @@ def _fallback_reason(cfg: MLConfig, model: str, cold: str | None) -> str:
     """Why the rules score this model tonight, as the run summary and every reason_3 say it."""
     if cold:
         return f"cold start: {cold}"
-    status_file = registry.model_dir(cfg, model) / "last_training.json"
-    if status_file.exists():
-        status = json.loads(status_file.read_text(encoding="utf-8"))
+    status = registry.last_training(cfg, model)
+    if status is not None:
         if status.get("status") == "cold_start":
             return f"cold start at the last training, {status['run_date']}: {status['reason']}"
         decision = last_decision(cfg, model)

@@ -86,13 +86,10 @@ def _never_trained() -> bool:
     every demo run; the weekly crm_train DAG or `python -m ml train` does that.
     """
     from ml.config import MODEL_NAMES, ml_config
-    from ml.registry import champion, model_dir
+    from ml.registry import champion, last_training
 
     cfg = ml_config()
-    return any(
-        champion(cfg, model) is None and not (model_dir(cfg, model) / "last_training.json").exists()
-        for model in MODEL_NAMES
-    )
+    return any(champion(cfg, model) is None and last_training(cfg, model) is None for model in MODEL_NAMES)
 
 
 def _train_and_rerun(settings: Settings, run_date: date, night_log: Path) -> int:
@@ -115,16 +112,15 @@ def _training_outcomes() -> list[str]:
     """What the training run decided per model (trained, or cold start and why), from the registry."""
     from ml.config import MODEL_NAMES, ml_config
     from ml.promotion import last_decision
-    from ml.registry import model_dir
+    from ml.registry import last_training
 
     cfg = ml_config()
     lines = []
     for model in MODEL_NAMES:
-        status_file = model_dir(cfg, model) / "last_training.json"
-        if not status_file.exists():
+        status = last_training(cfg, model)
+        if status is None:
             lines.append(f"{model}: no training recorded (see the crm_train log)")
             continue
-        status = json.loads(status_file.read_text(encoding="utf-8"))
         if status["status"] != "trained":
             lines.append(f"{model}: not trained, cold start: {status['reason']}")
             continue

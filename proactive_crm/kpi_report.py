@@ -93,8 +93,7 @@ def format_monthly_trend(conn: psycopg.Connection, run_date: date, months: int =
     for month, customers, orders, revenue, aov, satisfaction, complaints, repurchase in reversed(rows):
         lines.append(
             f"{month:%Y-%m}  {_count(customers):>10} {_count(orders):>8} "
-            f"{'n/a' if revenue is None else f'{float(revenue):,.2f}':>16} "
-            f"{'n/a' if aov is None else f'{float(aov):,.2f}':>10} {_percent(satisfaction):>10} "
+            f"{_money(revenue, ''):>16} {_money(aov, ''):>10} {_percent(satisfaction):>10} "
             f"{_percent(complaints):>10} {_percent(repurchase):>10}"
         )
     return "\n".join(lines)

@@ -7,7 +7,6 @@ skipped when it is absent.
 from __future__ import annotations
 
 import csv
-import os
 import re
 import statistics
 import subprocess
@@ -36,13 +35,8 @@ PART = re.compile(r"^dt=(\d{4}-\d{2}-\d{2})$")
 OLIST_STATUSES = ("delivered", "shipped", "canceled", "unavailable", "invoiced", "processing", "created", "approved")
 
 
-def full_olist_dir() -> Path:
-    env = os.environ.get("CRM_OLIST_DIR")
-    return Path(env) if env else REPO.parent / "shared" / "data" / "olist"
-
-
 def require_full_olist() -> Path:
-    path = full_olist_dir()
+    path = adapter.default_olist_dir()
     if not (path / "orders.csv").is_file():
         pytest.skip(
             f"{path} not found: the full Olist data lives in ../shared/data/olist next to the repo"

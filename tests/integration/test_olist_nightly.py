@@ -44,11 +44,6 @@ OLIST_COMPLETED = {"delivered", "shipped", "invoiced", "processing", "approved"}
 MODELS = {"churn_risk", "next_purchase", "next_purchase_category", "value_90d"}
 
 
-def full_olist_dir() -> Path:
-    env = os.environ.get("CRM_OLIST_DIR")
-    return Path(env) if env else PROJECT_ROOT.parent / "shared" / "data" / "olist"
-
-
 @dataclass
 class Night:
     name: str
@@ -71,7 +66,7 @@ def run_night(url: str, settings: Settings, models_dir: Path, root: Path, dag_id
 @pytest.fixture(scope="module", params=["sample", "full"])
 def night(request, warehouse: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Night]:
     """The adapter's landing folder for one dataset, loaded by one crm_nightly run into a database of its own."""
-    source = SAMPLE if request.param == "sample" else full_olist_dir()
+    source = SAMPLE if request.param == "sample" else adapter.default_olist_dir()
     if not (source / "orders.csv").is_file():
         pytest.skip(
             f"{source} not found: the full Olist data lives in ../shared/data/olist next to the repo "
