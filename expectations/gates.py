@@ -23,6 +23,7 @@ from great_expectations.data_context import AbstractDataContext
 from great_expectations.data_context.types.base import ProgressBarsConfig
 from great_expectations.expectations import Expectation
 
+from expectations.queries import portable_rows_query
 from expectations.severity import CheckConfig
 
 # GE pins this logger to INFO and announces a temporary docs directory for every ephemeral context.
@@ -60,6 +61,8 @@ def with_severity(
     ``critical_above``, a second one that is critical when more than that share of rows fails."""
     if not check.enabled:
         return []
+    if "unexpected_rows_query" in kwargs:
+        kwargs["unexpected_rows_query"] = portable_rows_query(kwargs["unexpected_rows_query"])
     base_meta = {"check": check.name, **meta}
     expectations = [make(**kwargs, severity=check.severity, meta={**base_meta, "tier": "any row"})]
     has_mostly = "mostly" in getattr(make, "__fields__", {})

@@ -74,10 +74,18 @@ def jsonable(value: Any) -> Any:
 
 
 def _short(value: Any, limit: int = 160) -> str:
+    """One example for a message; the pipeline's own messages (text) are kept whole up to a longer limit, and
+    anything shortened is cut at a word or list boundary, never inside a column name."""
     if isinstance(value, float):
         value = float(f"{value:.4g}")
+    if isinstance(value, str):
+        limit = max(limit, 600)
     text = value if isinstance(value, str) else json.dumps(jsonable(value), default=str)
-    return text if len(text) <= limit else text[: limit - 3] + "..."
+    if len(text) <= limit:
+        return text
+    cut = text[: limit - 4]
+    boundary = max(cut.rfind(", "), cut.rfind(" "))
+    return (cut[:boundary] if boundary > limit // 2 else cut).rstrip(",; ") + " ..."
 
 
 def observed_text(details: dict[str, Any]) -> str | None:

@@ -34,13 +34,18 @@ def business_date(data_interval_start: datetime, settings: Settings) -> date:
 
 
 def ingest(source_name: str, run_date: date, run_id: str | None = None) -> dict[str, object]:
-    from proactive_crm.quality import run_landing_gate
+    """Gate 1, then the loader: every file commits or fails on its own; the task fails when a file failed tonight."""
+    from proactive_crm.quality import FilesRefused, run_landing_gate
 
     settings = load_settings()
     with connect(warehouse_url(settings)) as conn:
-        # Gate 1 first: a critical quality failure raises here and nothing of this source loads.
-        gate = run_landing_gate(conn, source_name, run_date, settings, run_id)
-        result: SourceResult = ingest_source(conn, source_name, run_date, settings, run_id)
+        # Gate 1 first: a critical finding refuses the files it points at; the source's other files still load.
+        try:
+            gate, refused = run_landing_gate(conn, source_name, run_date, settings, run_id), {}
+        except FilesRefused as exc:
+            gate, refused = exc.outcome, exc.refused
+            log.error("%s", exc)
+        result: SourceResult = ingest_source(conn, source_name, run_date, settings, run_id, refused)
     return {
         "source": result.source,
         "files_loaded": result.count("loaded"),

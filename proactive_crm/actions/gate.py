@@ -12,6 +12,7 @@ from datetime import date
 import psycopg
 import psycopg.rows
 
+from expectations.queries import substitute_batch
 from expectations.results import Finding, findings_from_checkpoint, jsonable, observed_text
 from expectations.severity import QualityConfig
 from proactive_crm.actions.groups import bucket_sql
@@ -52,7 +53,7 @@ def add_examples(conn: psycopg.Connection, findings: list[Finding], batch_query:
         query = finding.details.get("query")
         if not finding.failed or not query or "exception" in finding.details:
             continue
-        text = query.replace("{batch}", f"({batch_query}) as subselect")  # as GE substitutes it
+        text = substitute_batch(query, batch_query)  # as GE substitutes it
         with conn.transaction(), conn.cursor(row_factory=psycopg.rows.dict_row) as cur:
             rows = cur.execute(f"select * from ({text}) as unexpected limit {int(limit)}").fetchall()
         finding.details["unexpected_rows"] = jsonable(rows)

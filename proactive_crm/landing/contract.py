@@ -14,11 +14,12 @@ from typing import Literal
 
 ColumnType = Literal["text", "int", "numeric", "bool", "timestamp", "date"]
 
-# Postgres type used for each contract type in the raw layer. Money and prices are exact decimals.
+# Postgres type used for each contract type in the raw layer. Numbers are exact decimals stored as delivered:
+# a fixed scale would round an 8-decimal unit price without a word.
 PG_TYPES: dict[str, str] = {
     "text": "text",
     "int": "bigint",
-    "numeric": "numeric(14, 4)",
+    "numeric": "numeric",
     "bool": "boolean",
     "timestamp": "timestamptz",
     "date": "date",
@@ -34,6 +35,8 @@ class Column:
     min_value: float | None = None
     max_value: float | None = None
     description: str = ""
+    # money amounts the marts report in cents: more decimals load exactly, and the landing gate counts them
+    decimals: int | None = None
 
 
 @dataclass(frozen=True)
@@ -157,12 +160,13 @@ SOURCES: dict[str, Source] = {
                 Column("channel", "text", allowed=ORDER_CHANNELS),
                 Column("status", "text", allowed=ORDER_STATUSES),
                 Column("currency", "text", description="ISO 4217 code."),
-                Column("total_amount", "numeric", min_value=0, description="What the customer paid."),
+                Column("total_amount", "numeric", min_value=0, decimals=2, description="What the customer paid."),
                 Column(
                     "shipping_amount",
                     "numeric",
                     required=False,
                     min_value=0,
+                    decimals=2,
                     description="Delivery charge included in total_amount (0 when absent); the lines hold products.",
                 ),
             ),
@@ -177,7 +181,7 @@ SOURCES: dict[str, Source] = {
                 Column("product_id", "text"),
                 Column("quantity", "int", min_value=1),
                 Column("unit_price", "numeric", min_value=0),
-                Column("discount_amount", "numeric", min_value=0),
+                Column("discount_amount", "numeric", min_value=0, decimals=2),
             ),
         ),
         Source(

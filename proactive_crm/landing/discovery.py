@@ -25,9 +25,15 @@ class LandingFile:
     path: Path
     format: str | None  # csv | jsonl; None for a file the source does not accept (it fails its load)
     compressed: bool
+    root: Path | None = None  # the landing root it was found under: messages name the file relative to it
 
     def relative_to(self, root: Path) -> str:
         return self.path.relative_to(root).as_posix()
+
+    @property
+    def label(self) -> str:
+        """The file as messages name it: relative to the landing root, as in raw.load_audit.source_file."""
+        return self.relative_to(self.root) if self.root is not None else str(self.path)
 
 
 def file_format(path: Path) -> tuple[str, bool] | None:
@@ -68,7 +74,7 @@ def discover(landing_dir: Path, source: Source, up_to: date) -> list[LandingFile
                 continue
             fmt, compressed = file_format(path) or (None, False)
             accepted = fmt if fmt in source.formats else None
-            files.append(LandingFile(source.name, partition_date, path, accepted, compressed))
+            files.append(LandingFile(source.name, partition_date, path, accepted, compressed, landing_dir))
     return files
 
 

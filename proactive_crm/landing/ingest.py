@@ -2,27 +2,36 @@
 
 For each file up to the run date: skip it when the same content (checksum) is already loaded; otherwise parse,
 validate, and in one transaction replace whatever an earlier delivery of that file loaded with the new rows and
-rejections, and record the load in ``raw.load_audit``. A crash mid-file leaves the earlier state intact; a
-file that cannot be read is recorded as failed (its earlier load, if any, stays) and the source's task fails
-after its other files have loaded.
+rejections, and record the load in ``raw.load_audit``.
+
+One file, one fate: every file commits or fails on its own, so the connection must not hold an open transaction
+(each ``conn.transaction()`` below is then a real transaction, not a savepoint inside one that a later error would
+roll back). A file that cannot be read, that the landing gate refused, or that PostgreSQL refuses during COPY is
+recorded as failed with its reason (its earlier load, if any, stays); the source's other files still load, and the
+source then fails with every failed file named. A file that fails again unchanged on a later night (same checksum,
+same fate) is recorded and logged as still failing, without failing that night again: the night it first failed
+was red, and the warehouse goes on building on what loaded until the file is re-delivered.
 """
 
 from __future__ import annotations
 
 import io
 import logging
+import re
 import time
 from contextlib import ExitStack
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
 
+import numpy as np
 import psycopg
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pa_csv
 from psycopg import sql
 
+from expectations.severity import QualityConfig
 from proactive_crm.config import Settings
 from proactive_crm.landing.contract import SOURCES, Source
 from proactive_crm.landing.discovery import LandingFile, checksum, discover
@@ -41,11 +50,12 @@ class IngestionError(RuntimeError):
 class FileResult:
     file: str
     partition_date: date
-    status: str  # loaded | unchanged | failed
+    status: str  # loaded | unchanged | failed | still_failing (failed before with the same content)
     rows_read: int = 0
     rows_loaded: int = 0
     rows_rejected: int = 0
     error: str | None = None
+    checksum: str | None = None
 
 
 @dataclass
@@ -69,20 +79,47 @@ class SourceResult:
         return sum(f.rows_rejected for f in self.files)
 
     def summary(self) -> str:
+        still = f", {self.count('still_failing')} still failing" if self.count("still_failing") else ""
         return (
             f"{self.source}: {self.count('loaded')} file(s) loaded, {self.count('unchanged')} unchanged, "
-            f"{self.count('failed')} failed; rows read {self.rows_read:,}, loaded {self.rows_loaded:,}, "
+            f"{self.count('failed')} failed{still}; rows read {self.rows_read:,}, loaded {self.rows_loaded:,}, "
             f"rejected {self.rows_rejected:,}"
         )
 
 
-def _loaded_checksums(conn: psycopg.Connection, source: Source) -> dict[str, str]:
-    rows = conn.execute(
-        "select source_file, checksum from raw.load_audit "
-        "where source = %s and status = 'loaded' and superseded_by is null",
-        (source.name,),
-    ).fetchall()
-    return dict(rows)
+def _audit_state(conn: psycopg.Connection, source: Source) -> tuple[dict[str, str], set[tuple[str, str]]]:
+    """Checksums of the files currently loaded, and (file, checksum) pairs that failed before."""
+    with conn.transaction():
+        loaded = conn.execute(
+            "select source_file, checksum from raw.load_audit "
+            "where source = %s and status = 'loaded' and superseded_by is null",
+            (source.name,),
+        ).fetchall()
+        failed = conn.execute(
+            "select distinct source_file, checksum from raw.load_audit where source = %s and status = 'failed'",
+            (source.name,),
+        ).fetchall()
+    return dict(loaded), {(f, c) for f, c in failed}
+
+
+def latest_timestamps(source: Source, run_date: date, settings: Settings) -> dict[str, datetime]:
+    """Per timestamp column, the latest instant a row may carry: the end of the business day in the store's time
+    zone plus the column's ``future_timestamps.tolerance_hours`` (the landing gate's own setting, default 24)."""
+    from datetime import time as clock
+    from datetime import timedelta
+    from zoneinfo import ZoneInfo
+
+    config = QualityConfig.from_settings(settings)
+    day_end = datetime.combine(run_date + timedelta(days=1), clock(0), tzinfo=ZoneInfo(settings.store_time_zone))
+    latest: dict[str, datetime] = {}
+    for column in source.columns:
+        if column.type != "timestamp":
+            continue
+        check = config.check("landing", "future_timestamps", source.name, column.name)
+        if check.enabled:  # severity off: timestamps after the business day load
+            tolerance = timedelta(hours=float(check.params.get("tolerance_hours", 24)))
+            latest[column.name] = (day_end + tolerance).astimezone(UTC)
+    return latest
 
 
 # Rows validated and sent per step: the server parses one batch while the next is validated (2 cores, 2 workers).
@@ -100,14 +137,54 @@ def _copy_ready(rows: pa.Table, lineage: dict[str, object]) -> pa.Table:
     return rows
 
 
+class CopyRefused(RuntimeError):
+    """PostgreSQL refused a row during COPY; the message names the file's line and what to do."""
+
+
+COPY_LINE_RE = re.compile(r"\bline (\d+)")
+
+
+def _copy_refusal(exc: psycopg.Error, relative: str, file_lines: list[int], table: str) -> CopyRefused:
+    """The COPY error with the line of the landing file it came from (COPY counts the rows it was sent)."""
+    context = (exc.diag.context or "") if isinstance(exc, psycopg.Error) else ""
+    match = COPY_LINE_RE.search(context)
+    line = None
+    if match and 0 < int(match.group(1)) <= len(file_lines):
+        line = file_lines[int(match.group(1)) - 1]
+    where = f"line {line}" if line is not None else "an unknown line"
+    problem = (exc.diag.message_primary if isinstance(exc, psycopg.Error) else None) or str(exc).split("\n")[0]
+    return CopyRefused(
+        f"{relative}: PostgreSQL refused {where} while loading {table} ({problem}); nothing of this file was "
+        "loaded (an earlier delivery of it, if any, stays): fix that line in the export and re-deliver the file"
+    )
+
+
 def _stream_rows(
     cur: psycopg.Cursor,
     source: Source,
     parsed: ParsedFile,
     lineage: dict[str, object],
     settings: Settings,
+    latest: dict[str, datetime] | None = None,
 ) -> tuple[int, list[tuple[int, str, str]]]:
     """Validate the parsed rows batch by batch and COPY each batch's good rows; return (loaded, rejected)."""
+    sent_lines: list[np.ndarray] = []  # the file line of every row sent, to name it if PostgreSQL refuses one
+    try:
+        return _stream_batches(cur, source, parsed, lineage, settings, latest, sent_lines)
+    except (psycopg.DataError, psycopg.IntegrityError) as exc:
+        lines = np.concatenate(sent_lines).tolist() if sent_lines else []
+        raise _copy_refusal(exc, str(lineage["_source_file"]), lines, f"raw.{source.name}") from exc
+
+
+def _stream_batches(
+    cur: psycopg.Cursor,
+    source: Source,
+    parsed: ParsedFile,
+    lineage: dict[str, object],
+    settings: Settings,
+    latest: dict[str, datetime] | None,
+    sent_lines: list[np.ndarray],
+) -> tuple[int, list[tuple[int, str, str]]]:
     loaded = 0
     rejected = list(parsed.rejected)
     options = pa_csv.WriteOptions(include_header=False, quoting_style="needed")
@@ -115,7 +192,7 @@ def _stream_rows(
         copy = None  # opened with the first batch that has rows, so a file of rejects sends no COPY
         for start in range(0, parsed.table.num_rows, COPY_BATCH_ROWS):
             batch = parsed.slice(start, min(start + COPY_BATCH_ROWS, parsed.table.num_rows))
-            checked = validate(batch, source, settings.store_time_zone, settings.value_mappings)
+            checked = validate(batch, source, settings.store_time_zone, settings.value_mappings, latest)
             rejected.extend(checked.rejected)
             if checked.rows.num_rows == 0:
                 continue
@@ -127,9 +204,15 @@ def _stream_rows(
                 copy = stack.enter_context(cur.copy(statement))
             buffer = io.BytesIO()
             pa_csv.write_csv(rows, buffer, options)
+            sent_lines.append(rows.column("_line_number").to_numpy())
             copy.write(buffer.getbuffer())
             loaded += rows.num_rows
     return loaded, sorted(rejected)
+
+
+def _storable(text: str | None) -> str | None:
+    """Rejected raw text as PostgreSQL can keep it: NUL (which text cannot hold) shown as the symbol for null."""
+    return text.replace("\x00", "\u2400") if text else text
 
 
 def _copy_rejected(cur: psycopg.Cursor, source: Source, lineage: dict, rejected: list[tuple[int, str, str]]) -> None:
@@ -141,7 +224,14 @@ def _copy_rejected(cur: psycopg.Cursor, source: Source, lineage: dict, rejected:
     with cur.copy(statement) as copy:
         for line, raw, reason in rejected:
             copy.write_row(
-                (lineage["_load_id"], lineage["_source_file"], lineage["_partition_date"], line, raw, reason)
+                (
+                    lineage["_load_id"],
+                    lineage["_source_file"],
+                    lineage["_partition_date"],
+                    line,
+                    _storable(raw),
+                    _storable(reason),
+                )
             )
 
 
@@ -150,8 +240,8 @@ def _record_failure(
     run_id: str | None,
     file: LandingFile,
     relative: str,
-    digest: str,
-    size: int,
+    digest: str | None,
+    size: int | None,
     error: str,
     started_at: datetime,
     seconds: float,
@@ -161,7 +251,7 @@ def _record_failure(
             "insert into raw.load_audit (run_id, source, partition_date, source_file, checksum, file_bytes, "
             "status, error, started_at, finished_at, read_seconds) "
             "values (%s, %s, %s, %s, %s, %s, 'failed', %s, %s, now(), %s)",
-            (run_id, file.source, file.partition_date, relative, digest, size, error, started_at, seconds),
+            (run_id, file.source, file.partition_date, relative, digest, size, _storable(error), started_at, seconds),
         )
 
 
@@ -193,18 +283,39 @@ def load_file(
     landing_dir: Path,
     settings: Settings,
     run_id: str | None,
+    latest: dict[str, datetime] | None = None,
 ) -> FileResult:
-    """Load one file in one transaction: audit row, replacement of an earlier delivery, rows, rejections."""
+    """Load one file in one transaction: audit row, replacement of an earlier delivery, rows, rejections.
+
+    A file that cannot be read or that PostgreSQL refuses is recorded as failed in a transaction of its own.
+    """
     relative = file.relative_to(landing_dir)
     started_at = datetime.now(UTC)
     t0 = time.perf_counter()
     try:
         parsed = parse_file(file, source, data)
-    except UnreadableFileError as exc:
+        read_seconds = time.perf_counter() - t0
+        return _load_parsed(conn, source, file, parsed, data, digest, relative, settings, run_id, latest, started_at,
+                            read_seconds)
+    except (UnreadableFileError, CopyRefused) as exc:
         _record_failure(conn, run_id, file, relative, digest, len(data), str(exc), started_at, time.perf_counter() - t0)
         return FileResult(relative, file.partition_date, "failed", error=str(exc))
-    read_seconds = time.perf_counter() - t0
 
+
+def _load_parsed(
+    conn: psycopg.Connection,
+    source: Source,
+    file: LandingFile,
+    parsed: ParsedFile,
+    data: bytes,
+    digest: str,
+    relative: str,
+    settings: Settings,
+    run_id: str | None,
+    latest: dict[str, datetime] | None,
+    started_at: datetime,
+    read_seconds: float,
+) -> FileResult:
     t1 = time.perf_counter()
     with conn.transaction(), conn.cursor() as cur:
         load_id = cur.execute(
@@ -226,12 +337,16 @@ def load_file(
         cur.execute("set local timezone = 'UTC'")  # timestamps are COPY'd as UTC wall-clock times
         _replace_previous_load(cur, source, relative, load_id)
         lineage = {"_source_file": relative, "_partition_date": file.partition_date, "_load_id": load_id}
-        loaded, rejected = _stream_rows(cur, source, parsed, lineage, settings)
+        loaded, rejected = _stream_rows(cur, source, parsed, lineage, settings, latest)
         if parsed.rows_read != loaded + len(rejected):  # the accounting invariant; raising rolls the file back
             raise AssertionError(
                 f"{relative}: read {parsed.rows_read} rows but loaded {loaded} + rejected {len(rejected)}"
             )
-        _copy_rejected(cur, source, lineage, rejected)
+        try:
+            _copy_rejected(cur, source, lineage, rejected)
+        except (psycopg.DataError, psycopg.IntegrityError) as exc:
+            lines = [line for line, _, _ in rejected]
+            raise _copy_refusal(exc, relative, lines, f"raw.{rejected_table(source)}") from exc
         cur.execute(
             "update raw.load_audit set rows_loaded = %s, rows_rejected = %s, finished_at = now(), load_seconds = %s "
             "where load_id = %s",
@@ -246,29 +361,82 @@ def ingest_source(
     run_date: date,
     settings: Settings,
     run_id: str | None = None,
+    refused: dict[str, str] | None = None,
 ) -> SourceResult:
-    """Load every new or changed file of one source up to ``run_date``; raise if any file failed."""
+    """Load every new or changed file of one source up to ``run_date``, each in its own transaction.
+
+    ``refused`` maps files (relative to the landing root) that the landing gate refused to the gate's reason: they
+    are recorded as failed without loading. Raises ``IngestionError`` after the other files have loaded when any
+    file failed for the first time.
+    """
+    if conn.info.transaction_status != psycopg.pq.TransactionStatus.IDLE:
+        raise RuntimeError(
+            "ingest_source needs a connection without an open transaction, so that each file commits on its own: "
+            "commit (or use an autocommit connection) before calling it"
+        )
     source = SOURCES[source_name]
+    refused = refused or {}
     ensure_raw_schema(conn, [source])
     files = discover(settings.landing_dir, source, run_date)
-    already = _loaded_checksums(conn, source)
+    already, failed_before = _audit_state(conn, source)
+    latest = latest_timestamps(source, run_date, settings)
     result = SourceResult(source.name)
     for file in files:
-        relative = file.relative_to(settings.landing_dir)
-        data = file.path.read_bytes()
-        digest = checksum(data)
-        if already.get(relative) == digest:
-            result.files.append(FileResult(relative, file.partition_date, "unchanged"))
-            continue
-        outcome = load_file(conn, source, file, data, digest, settings.landing_dir, settings, run_id)
-        result.files.append(outcome)
-        if outcome.status == "failed":
+        outcome = _ingest_file(conn, source, file, already, settings, run_id, refused, latest)
+        if outcome.status == "failed" and (outcome.file, outcome.checksum) in failed_before:
+            outcome.status = "still_failing"
+            log.warning("still failing, unchanged since it first failed: %s", outcome.error)
+        elif outcome.status == "failed":
             log.error("%s", outcome.error)
+        result.files.append(outcome)
     log.info("%s", result.summary())
     failures = [f for f in result.files if f.status == "failed"]
     if failures:
+        loaded = result.count("loaded")
         raise IngestionError(
-            f"{len(failures)} {source.name} file(s) could not be loaded (the others were):\n"
-            + "\n".join(f"- {f.error}" for f in failures)
+            f"{len(failures)} {source.name} file(s) could not be loaded; each is recorded as failed in "
+            f"raw.load_audit and the source's other files were handled ({loaded} loaded, "
+            f"{result.count('unchanged')} unchanged):\n" + "\n".join(f"- {f.error}" for f in failures)
         )
     return result
+
+
+def _ingest_file(
+    conn: psycopg.Connection,
+    source: Source,
+    file: LandingFile,
+    already: dict[str, str],
+    settings: Settings,
+    run_id: str | None,
+    refused: dict[str, str],
+    latest: dict[str, datetime],
+) -> FileResult:
+    """One file's fate; any error is recorded against the file, except a lost connection (the task retries)."""
+    relative = file.relative_to(settings.landing_dir)
+    started_at = datetime.now(UTC)
+    try:
+        data = file.path.read_bytes()
+    except OSError as exc:
+        error = f"{relative}: cannot be read from the landing folder ({exc.strerror or exc}); check its permissions"
+        _record_failure(conn, run_id, file, relative, None, None, error, started_at, 0.0)
+        return FileResult(relative, file.partition_date, "failed", error=error)
+    digest = checksum(data)
+    if already.get(relative) == digest:
+        return FileResult(relative, file.partition_date, "unchanged", checksum=digest)
+    if relative in refused:
+        _record_failure(conn, run_id, file, relative, digest, len(data), refused[relative], started_at, 0.0)
+        return FileResult(relative, file.partition_date, "failed", error=refused[relative], checksum=digest)
+    try:
+        outcome = load_file(conn, source, file, data, digest, settings.landing_dir, settings, run_id, latest)
+        outcome.checksum = digest
+        return outcome
+    except Exception as exc:
+        if conn.closed or conn.broken:
+            raise
+        log.exception("unexpected error while loading %s", relative)
+        error = (
+            f"{relative}: unexpected error while loading ({type(exc).__name__}: {str(exc)[:300]}); nothing of this "
+            "file was loaded: please report it with the file"
+        )
+        _record_failure(conn, run_id, file, relative, digest, len(data), error, started_at, 0.0)
+        return FileResult(relative, file.partition_date, "failed", error=error, checksum=digest)

@@ -62,14 +62,14 @@ def read_text(file: LandingFile, data: bytes) -> bytes:
             data = gzip.decompress(data)
         except (EOFError, OSError, zlib.error) as exc:
             raise UnreadableFileError(
-                f"{file.path}: the gzip stream is truncated or corrupt ({exc}); re-deliver the file"
+                f"{file.label}: the gzip stream is truncated or corrupt ({exc}); re-deliver the file"
             ) from exc
     try:
         data.decode("utf-8")
     except UnicodeDecodeError as exc:
         line = data[: exc.start].count(b"\n") + 1
         raise UnreadableFileError(
-            f"{file.path}: not UTF-8 (invalid byte at line {line}, byte {exc.start}); re-export the file as UTF-8"
+            f"{file.label}: not UTF-8 (invalid byte at line {line}, byte {exc.start}); re-export the file as UTF-8"
         ) from exc
     return data.removeprefix(b"\xef\xbb\xbf")  # a BOM written by spreadsheet tools is not part of the header
 
@@ -94,16 +94,44 @@ def _string_table(columns: dict[str, list[str | None]]) -> pa.Table:
     return pa.table({name: pa.array(values, pa.string()) for name, values in columns.items()})
 
 
+DELIMITERS = {";": "semicolon", "\t": "tab", "|": "pipe"}
+MAX_LISTED_CHARS = 300
+
+
+def column_list(names: list[str] | tuple[str, ...], limit: int = MAX_LISTED_CHARS) -> str:
+    """Names joined by commas, shortened only at a name boundary: a cut name would send the reader hunting."""
+    shown: list[str] = []
+    length = 0
+    for name in names:
+        if shown and length + len(name) + 2 > limit:
+            return ", ".join(shown) + f" and {len(names) - len(shown)} more"
+        shown.append(name)
+        length += len(name) + 2
+    return ", ".join(shown) or "nothing"
+
+
 def _check_header(file: LandingFile, source: Source, header: list[str]) -> None:
+    if len(header) == 1:
+        found = [name for symbol, name in DELIMITERS.items() if symbol in header[0]]
+        if found:
+            symbol = next(s for s, n in DELIMITERS.items() if n == found[0])
+            columns = header[0].split(symbol)
+            raise UnreadableFileError(
+                f"{file.label}: the header is one column that contains {found[0]}s "
+                f"({column_list(columns)}): the file looks {found[0]}-separated, but landing files must be "
+                "comma-separated (RFC 4180); re-export it with ',' as the delimiter"
+            )
     if len(set(header)) != len(header):
         dupes = sorted({h for h in header if header.count(h) > 1})
-        raise UnreadableFileError(f"{file.path}: header repeats column(s) {', '.join(dupes)}; each column once")
+        raise UnreadableFileError(
+            f"{file.label}: the header repeats column(s) {column_list(dupes)}; name each column once and re-deliver"
+        )
     missing = [c for c in source.required_columns if c not in header]
     if missing:
         raise UnreadableFileError(
-            f"{file.path}: required column(s) {', '.join(missing)} missing from the header "
-            f"(found: {', '.join(header) or 'nothing'}); the {source.name} contract requires "
-            f"{', '.join(source.required_columns)}"
+            f"{file.label}: required column(s) {column_list(missing)} missing from the header "
+            f"(found: {column_list(header)}); the {source.name} contract requires "
+            f"{column_list(source.required_columns)}: fix the export's header and re-deliver"
         )
 
 
@@ -123,6 +151,9 @@ def _csv_fast(data: bytes, header: list[str]) -> ParsedFile | None:
             parse_options=pa_csv.ParseOptions(newlines_in_values=True, invalid_row_handler=on_invalid),
             convert_options=pa_csv.ConvertOptions(
                 column_types={h: pa.string() for h in header},
+                # Only an empty field is missing: Arrow's default null spellings (NA, N/A, NULL, nan, None...) are
+                # data here, a last name 'NA' or a price 'N/A' (rejected as not a number), as in the fallback reader.
+                null_values=[""],
                 strings_can_be_null=True,
                 quoted_strings_can_be_null=False,
             ),
@@ -187,9 +218,9 @@ def parse_csv(file: LandingFile, source: Source, data: bytes) -> ParsedFile:
     try:
         header = [h.strip() for h in next(csv.reader([first_line]))]
     except (StopIteration, csv.Error) as exc:
-        raise UnreadableFileError(f"{file.path}: empty file or unreadable header line; expected a CSV header") from exc
+        raise UnreadableFileError(f"{file.label}: empty file or unreadable header line; expected a CSV header") from exc
     if header == [] or header == [""]:
-        raise UnreadableFileError(f"{file.path}: empty file, expected a header line")
+        raise UnreadableFileError(f"{file.label}: empty file, expected a header line")
     _check_header(file, source, header)
     parsed = _csv_fast(data, header) or _csv_python(data.decode("utf-8"), header)
     parsed.extra_columns = [h for h in header if h not in source.column_names]
@@ -254,7 +285,7 @@ def _jsonl_python(text: str, source: Source) -> ParsedFile:
 
 def parse_jsonl(file: LandingFile, source: Source, data: bytes) -> ParsedFile:
     if not data.strip():
-        raise UnreadableFileError(f"{file.path}: empty file, expected one JSON object per line")
+        raise UnreadableFileError(f"{file.label}: empty file, expected one JSON object per line")
     parsed = _jsonl_fast(data, source) or _jsonl_python(data.decode("utf-8"), source)
     # Required columns must exist in the file as a whole; a record lacking one is rejected in validation.
     present = {
@@ -263,7 +294,7 @@ def parse_jsonl(file: LandingFile, source: Source, data: bytes) -> ParsedFile:
     missing = [c for c in source.required_columns if c not in present]
     if missing and parsed.table.num_rows:
         raise UnreadableFileError(
-            f"{file.path}: no record has the required key(s) {', '.join(missing)}; the {source.name} contract "
+            f"{file.label}: no record has the required key(s) {', '.join(missing)}; the {source.name} contract "
             f"requires {', '.join(source.required_columns)}"
         )
     return parsed
@@ -284,7 +315,7 @@ def _json_text(value: object) -> str | None:
 def parse_file(file: LandingFile, source: Source, data: bytes) -> ParsedFile:
     if file.format is None:
         raise UnreadableFileError(
-            f"{file.path}: {source.name} accepts "
+            f"{file.label}: {source.name} accepts "
             + ", ".join(f"*.{f} or *.{f}.gz" for f in source.formats)
             + "; rename or convert the file, or move it out of the landing folder"
         )

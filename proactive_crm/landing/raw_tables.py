@@ -55,6 +55,25 @@ def rejected_table(source: Source) -> str:
     return f"{source.name}_rejected"
 
 
+def _widen_numeric_columns(conn: psycopg.Connection, source: Source) -> None:
+    """Raw tables created before numbers were stored as delivered had numeric(14, 4): lift the scale in place.
+
+    Dropping a numeric typmod needs no table rewrite, so this is instant on any size; values already rounded by an
+    earlier load stay as they were until their file is re-delivered.
+    """
+    fixed = conn.execute(
+        "select column_name from information_schema.columns where table_schema = 'raw' and table_name = %s "
+        "and data_type = 'numeric' and numeric_scale is not null",
+        (source.name,),
+    ).fetchall()
+    for (name,) in fixed:
+        conn.execute(
+            sql.SQL("alter table {} alter column {} type numeric").format(
+                sql.Identifier("raw", source.name), sql.Identifier(name)
+            )
+        )
+
+
 def ensure_raw_schema(conn: psycopg.Connection, sources: list[Source] | None = None) -> None:
     sources = sources or list(SOURCES.values())
     with conn.transaction():
@@ -78,6 +97,7 @@ def ensure_raw_schema(conn: psycopg.Connection, sources: list[Source] | None = N
                         table, sql.Identifier(column.name), sql.SQL(PG_TYPES[column.type])
                     )
                 )
+            _widen_numeric_columns(conn, source)
             # Deleting a re-delivered file's earlier load goes through its load id. Load ids only grow and each
             # load is written contiguously, so a BRIN index finds a load's blocks at almost no cost to bulk loads.
             conn.execute(

@@ -1,8 +1,9 @@
 """Type every column of a parsed file at once and split it into loadable rows and rejected rows.
 
 A row is rejected, with every reason that applies, when a required value is missing, a value does not parse as
-its contract type, an enumerated value is neither in the contract nor mapped by ``value_mappings``, or a number
-lies outside the contract's range. Checks run on whole Arrow columns, not row by row, because a night of web
+its contract type, an enumerated value is neither in the contract nor mapped by ``value_mappings``, a number
+lies outside the contract's range, a timestamp lies after the business day (plus a tolerance), or any field holds
+a character PostgreSQL cannot store (NUL). Checks run on whole Arrow columns, not row by row, because a night of web
 events is millions of rows; reasons are spelled out only for the (few) rejected rows.
 """
 
@@ -10,6 +11,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from datetime import datetime
 
 import numpy as np
 import pandas as pd
@@ -25,6 +27,7 @@ OFFSET_RE = r"(?:[zZ]|[+-]\d{2}(?::?\d{2})?)$"
 TRUE_WORDS = pa.array(["true", "t", "1", "yes", "y"])
 FALSE_WORDS = pa.array(["false", "f", "0", "no", "n"])
 UTC_MICROS = pa.timestamp("us", tz="UTC")
+NUL = "\x00"
 
 
 @dataclass
@@ -94,7 +97,22 @@ def _number_faults(column: Column, text: pa.Array, present: np.ndarray) -> list[
     return faults
 
 
-def _check_column(column: Column, values: pa.Array, store_tz: str) -> tuple[pa.Array, list[Fault]]:
+def _future_fault(column: Column, typed: pa.Array, latest: datetime | None) -> list[Fault]:
+    if latest is None:
+        return []
+    after = _mask(pc.greater(typed, pa.scalar(latest, UTC_MICROS)))
+    return [
+        Fault(
+            after,
+            f"{column.name} lies after {latest:%Y-%m-%d %H:%M} UTC, the end of the business day plus its tolerance "
+            "(quality.landing.future_timestamps.tolerance_hours): check the exporting system's clock and time zone",
+        )
+    ]
+
+
+def _check_column(
+    column: Column, values: pa.Array, store_tz: str, latest: datetime | None = None
+) -> tuple[pa.Array, list[Fault]]:
     """The typed column to load and the faults found in it."""
     present = _mask(pc.is_valid(values))
     if column.type == "text":
@@ -113,7 +131,8 @@ def _check_column(column: Column, values: pa.Array, store_tz: str) -> tuple[pa.A
         return typed, [Fault(present & ~_mask(pc.or_(is_true, is_false)), f"{column.name} must be true or false")]
     if column.type == "timestamp":
         typed = parse_timestamps(pc.utf8_trim_whitespace(values), store_tz)
-        return typed, [Fault(present & ~_mask(pc.is_valid(typed)), f"{column.name} is not an ISO-8601 timestamp")]
+        unparsed = Fault(present & ~_mask(pc.is_valid(typed)), f"{column.name} is not an ISO-8601 timestamp")
+        return typed, [unparsed, *_future_fault(column, typed, latest)]
     if column.type == "date":
         parsed = pc.strptime(pc.utf8_trim_whitespace(values), format="%Y-%m-%d", unit="s", error_is_null=True)
         typed = pc.cast(parsed, pa.date32())
@@ -136,6 +155,21 @@ def _apply_mapping(values: pa.Array, mapping: dict[str, str]) -> pa.Array:
     return pc.coalesce(mapped, values)
 
 
+def _nul_faults(parsed: ParsedFile) -> list[tuple[Fault, pa.Array, Column | None]]:
+    """Fields holding NUL, which PostgreSQL cannot store in text: the row is rejected, not the whole COPY."""
+    faults: list[tuple[Fault, pa.Array, Column | None]] = []
+    for name in parsed.table.column_names:
+        values = parsed.table.column(name).combine_chunks()
+        mask = _mask(pc.match_substring(values, NUL))
+        if mask.any():
+            reason = (
+                f"{name} contains a NUL character (byte 0x00), which PostgreSQL cannot store: "
+                "remove it in the exporting system and re-deliver the file"
+            )
+            faults.append((Fault(mask, reason), values, None))
+    return faults
+
+
 def _extra_json(parsed: ParsedFile) -> pa.Array:
     n = parsed.table.num_rows
     if not parsed.extra_columns:
@@ -154,11 +188,14 @@ def validate(
     source: Source,
     store_tz: str,
     value_mappings: dict[str, dict[str, str]] | None = None,
+    latest: dict[str, datetime] | None = None,
 ) -> ValidatedFile:
+    """``latest``: per timestamp column, the latest instant (UTC) a row may carry; later rows are rejected."""
     value_mappings = value_mappings or {}
+    latest = latest or {}
     n = parsed.table.num_rows
     typed: dict[str, pa.Array] = {}
-    faults: list[tuple[Fault, pa.Array, Column]] = []
+    faults: list[tuple[Fault, pa.Array, Column | None]] = _nul_faults(parsed)
     for column in source.columns:
         values = _column_text(parsed, column.name)
         mapping = value_mappings.get(f"{source.name}.{column.name}")
@@ -167,7 +204,7 @@ def validate(
         if column.required:
             missing = ~_mask(pc.is_valid(values))
             faults.append((Fault(missing, f"missing required value in {column.name}"), values, column))
-        typed[column.name], found = _check_column(column, values, store_tz)
+        typed[column.name], found = _check_column(column, values, store_tz, latest.get(column.name))
         faults.extend((fault, values, column) for fault in found)
 
     bad = np.zeros(n, dtype=bool)
@@ -177,7 +214,7 @@ def validate(
     for fault, values, column in faults:
         for i in np.nonzero(fault.mask)[0]:
             reason = fault.reason
-            if not reason.startswith("missing required value"):
+            if column is not None and not reason.startswith("missing required value"):
                 reason += f" (found '{str(values[int(i)].as_py())[:60]}')"
                 if column.allowed is not None:
                     reason += f"; map other values with value_mappings['{source.name}.{column.name}'] in the config"

@@ -6,8 +6,15 @@ after the dbt build. Both record every expectation in ``quality.validation_resul
 """
 
 from proactive_crm.quality.gate import GateOutcome, QualityGateError
-from proactive_crm.quality.landing import run_landing_gate
+from proactive_crm.quality.landing import FilesRefused, run_landing_gate
 from proactive_crm.quality.store import format_gate_summary
 from proactive_crm.quality.warehouse import run_warehouse_gate
 
-__all__ = ["GateOutcome", "QualityGateError", "format_gate_summary", "run_landing_gate", "run_warehouse_gate"]
+__all__ = [
+    "FilesRefused",
+    "GateOutcome",
+    "QualityGateError",
+    "format_gate_summary",
+    "run_landing_gate",
+    "run_warehouse_gate",
+]

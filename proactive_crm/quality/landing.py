@@ -8,11 +8,13 @@ whole partitions. Volume history is ``raw.load_audit``: rows read per loaded par
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import logging
 import statistics
 from collections.abc import Iterator
 from datetime import date, datetime, time, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import pandas as pd
@@ -27,7 +29,7 @@ from proactive_crm.landing.contract import SOURCES, Source
 from proactive_crm.landing.discovery import LandingFile, checksum, discover
 from proactive_crm.landing.parse import ParsedFile, UnreadableFileError, parse_file
 from proactive_crm.landing.validate import NUMERIC_RE, parse_timestamps  # the loader's own readings
-from proactive_crm.quality.gate import GateOutcome, docs_root, finish_gate
+from proactive_crm.quality.gate import GateOutcome, QualityGateError, docs_root, finish_gate
 
 log = logging.getLogger(__name__)
 GATE = "landing"
@@ -150,13 +152,21 @@ def _record_table(parsed: ParsedFile, source: Source, settings: Settings, where:
     return pa.concat_tables(tables)
 
 
+@dataclasses.dataclass
+class FilePart:
+    """One file's share of a batch: its record table (None when unreadable) and its summary row."""
+
+    file: str
+    records: pa.Table | None
+    summary: dict[str, object]
+
+
 def _partition_tables(
     files: list[LandingFile], source: Source, settings: Settings, partition_date: date
-) -> tuple[list[pa.Table], list[dict[str, object]], int]:
-    """Record tables of every file of one partition, one summary row per file, and rows read in the partition."""
+) -> tuple[list[FilePart], int]:
+    """Each file of one partition as a FilePart, and the rows read in the partition."""
     relaxed = _relaxed(source)
-    tables: list[pa.Table] = []
-    file_rows: list[dict[str, object]] = []
+    parts: list[FilePart] = []
     rows_read = 0
     for file in files:
         where = {"_file": file.relative_to(settings.landing_dir), "_partition_date": partition_date.isoformat()}
@@ -167,19 +177,18 @@ def _partition_tables(
         except UnreadableFileError as strict:
             # Read again with every column optional: if that works, the loader's objection was a missing required
             # column, and the file's records can still be checked.
-            missing = str(strict).removeprefix(f"{file.path}: ")  # _file names the file
+            missing = str(strict).removeprefix(f"{file.label}: ")  # _file names the file
             try:
                 parsed = parse_file(file, relaxed, data)
             except UnreadableFileError:
                 summary["_unreadable"] = missing
-                file_rows.append(summary)
+                parts.append(FilePart(str(where["_file"]), None, summary))
                 continue
         summary["_missing_required_columns"] = missing
         summary["_rows_read"] = parsed.rows_read
         rows_read += parsed.rows_read
-        tables.append(_record_table(parsed, source, settings, where))
-        file_rows.append(summary)
-    return tables, file_rows, rows_read
+        parts.append(FilePart(str(where["_file"]), _record_table(parsed, source, settings, where), summary))
+    return parts, rows_read
 
 
 def _trailing(history: dict[date, int], partition: date, window: int) -> list[int]:
@@ -194,16 +203,15 @@ def _batches(
     config: QualityConfig,
     history: dict[date, int],
     volumes: list[PartitionVolume],
-) -> Iterator[pd.DataFrame]:
-    """Frames of whole partitions, each up to ``batch_max_rows`` rows; the volume of each partition is judged
-    against the partitions before it, including new ones earlier in this run (a catch-up run)."""
+) -> Iterator[tuple[pd.DataFrame, list[FilePart]]]:
+    """Frames of whole partitions, each up to ``batch_max_rows`` rows, with the files they hold; the volume of each
+    partition is judged against the partitions before it, including new ones earlier in this run (a catch-up run)."""
     volume = config.check(GATE, "volume", source.name)
     limit = int(config.option(GATE, "batch_max_rows"))
     schema = batch_schema(source)
-    tables: list[pa.Table] = []
-    file_rows: list[dict[str, object]] = []
+    parts: list[FilePart] = []
     for partition_date, files in partitions.items():
-        records, summaries, rows_read = _partition_tables(files, source, settings, partition_date)
+        partition_parts, rows_read = _partition_tables(files, source, settings, partition_date)
         earlier = _trailing(history, partition_date, int(volume["trailing_partitions"]))
         median = statistics.median(earlier) if earlier else None
         # a handful of rows a day varies by more than the ratios allow: judge volumes once they mean something
@@ -211,20 +219,20 @@ def _batches(
         measured = PartitionVolume(partition_date, rows_read, median, len(earlier), enough)
         volumes.append(measured)
         history[partition_date] = rows_read
-        if summaries:
-            summaries[0]["_volume_ratio"] = measured.ratio
-            summaries[0]["_trailing_median"] = measured.trailing_median
-        tables += records
-        file_rows += summaries
-        if sum(t.num_rows for t in tables) + len(file_rows) >= limit:
-            yield _frame(tables, file_rows, schema)
-            tables, file_rows = [], []
-    if tables or file_rows:
-        yield _frame(tables, file_rows, schema)
+        if partition_parts:
+            partition_parts[0].summary["_volume_ratio"] = measured.ratio
+            partition_parts[0].summary["_trailing_median"] = measured.trailing_median
+        parts += partition_parts
+        if sum(p.records.num_rows for p in parts if p.records is not None) + len(parts) >= limit:
+            yield _frame(parts, schema), parts
+            parts = []
+    if parts:
+        yield _frame(parts, schema), parts
 
 
-def _frame(tables: list[pa.Table], file_rows: list[dict[str, object]], schema: pa.Schema) -> pd.DataFrame:
-    files = pa.Table.from_pylist([{f.name: row.get(f.name) for f in schema} for row in file_rows], schema=schema)
+def _frame(parts: list[FilePart], schema: pa.Schema) -> pd.DataFrame:
+    tables = [p.records for p in parts if p.records is not None]
+    files = pa.Table.from_pylist([{f.name: p.summary.get(f.name) for f in schema} for p in parts], schema=schema)
     return pa.concat_tables([*tables, files]).to_pandas()
 
 
@@ -277,8 +285,8 @@ def run_landing_gate(
 ) -> GateOutcome | None:
     """Validate the source's new or changed partitions; None when there is nothing new.
 
-    Raises ``QualityGateError`` (after recording every result) when a critical expectation fails: the caller
-    must not load the source.
+    Raises ``FilesRefused`` (after recording every result) when a critical expectation fails; it names the files
+    the failure refuses (each validated alone) and the caller loads the source's other files.
     """
     source = SOURCES[source_name]
     config = QualityConfig.from_settings(settings)
@@ -305,14 +313,77 @@ def run_landing_gate(
     checkpoint = configure_landing_gate(context, source, config, business_day_end(run_date, settings))
     volumes: list[PartitionVolume] = []
     results = []
-    for frame in _batches(changed, source, settings, config, history, volumes):
+    refused: dict[str, str] = {}
+    min_rows = int(config.option(GATE, "critical_min_rows"))
+    for frame, parts in _batches(changed, source, settings, config, history, volumes):
         result = checkpoint.run(batch_parameters={"dataframe": frame}, run_id=run_identifier(run_date))
-        results.append(findings_from_checkpoint(GATE, result))
-    findings = require_critical_rows(merge_batches(results), int(config.option(GATE, "critical_min_rows")))
+        findings = findings_from_checkpoint(GATE, result)
+        results.append(findings)
+        critical = [f for f in require_critical_rows(copy.deepcopy(findings), min_rows) if _critical(f)]
+        if critical:
+            refused |= _refused_files(checkpoint, parts, critical, source, min_rows)
+    findings = require_critical_rows(merge_batches(results), min_rows)
     _volume_note(findings, volumes, config.check(GATE, "volume", source.name))
     outcome = GateOutcome(GATE, run_date, [source.name], findings, write_docs_index(root))
     log.info(
         "landing gate: %s partition(s) of %s validated (%s to %s)",
         len(changed), source.name, min(changed), max(changed),
     )
-    return finish_gate(conn, outcome, f"{source.name} was not loaded; its other partitions wait for the fix", run_id)
+    try:
+        return finish_gate(
+            conn, outcome, f"the refused file(s) are recorded as failed and not loaded; the other {source.name} files "
+            "load", run_id,
+        )
+    except QualityGateError as exc:
+        raise FilesRefused(str(exc), outcome, refused) from None
+
+
+class FilesRefused(QualityGateError):
+    """A critical landing finding: the files it points at are refused, the source's other files still load."""
+
+    def __init__(self, message: str, outcome: GateOutcome, refused: dict[str, str]) -> None:
+        super().__init__(message)
+        self.outcome = outcome
+        self.refused = refused  # file relative to the landing root -> why the gate refused it
+
+
+def _critical(finding: Finding) -> bool:
+    return finding.failed and finding.severity == "critical"
+
+
+def _refusal(file: str, findings: list[Finding], note: str = "") -> str:
+    def reason(f: Finding) -> str:
+        column = f" [{f.column}]" if f.column else ""
+        return f"{f.check}{column}: observed {f.observed}" + (f". Check: {f.hint}" if f.hint else "")
+
+    reasons = "; ".join(reason(f) for f in findings[:3])
+    return f"{file}: refused by the landing gate{note}: {reasons}"
+
+
+def _refused_files(
+    checkpoint: Any, parts: list[FilePart], critical: list[Finding], source: Source, min_rows: int
+) -> dict[str, str]:
+    """The files of a batch that a critical finding refuses: each file is validated alone, so a file is refused
+    for what is wrong with it, not with its neighbours. A finding that no single file reproduces (the same id in two
+    files of one partition, say) refuses the files it names, or the whole batch when it names none."""
+    from expectations.results import finding_from_result
+
+    schema = batch_schema(source)
+    validation = checkpoint.validation_definitions[0]
+    refused: dict[str, str] = {}
+    explained: set[str] = set()
+    for part in parts:
+        frame = _frame([part], schema)
+        result = validation.run(batch_parameters={"dataframe": frame}, result_format=checkpoint.result_format)
+        own = [finding_from_result(GATE, validation.suite.name, r) for r in result.results]
+        own = [f for f in require_critical_rows(own, min_rows) if _critical(f)]
+        if own:
+            refused[part.file] = _refusal(part.file, own)
+            explained |= {f.key for f in own}
+    unexplained = [f for f in critical if f.key not in explained]
+    for finding in unexplained:
+        named = [p.file for p in parts if p.file in (finding.details.get("files") or [])] or [p.file for p in parts]
+        for file in named:
+            refused.setdefault(file, _refusal(file, [finding], " (with the other files of its batch)"))
+    return refused
+

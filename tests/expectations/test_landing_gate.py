@@ -9,7 +9,7 @@ import pytest
 
 from proactive_crm.config import Settings
 from proactive_crm.landing.ingest import IngestionError, ingest_source
-from proactive_crm.quality import QualityGateError, format_gate_summary, run_landing_gate
+from proactive_crm.quality import FilesRefused, QualityGateError, format_gate_summary, run_landing_gate
 from tests.conftest import write_partition
 from tests.expectations.conftest import failed, results, with_quality
 
@@ -56,14 +56,16 @@ def test_a_missing_required_column_is_critical_and_the_message_says_where_and_wh
         "O1,2026-10-01T10:00:00Z,web,completed,EUR,1.00\n",
     )
 
-    with pytest.raises(QualityGateError) as caught:
+    with pytest.raises(FilesRefused) as caught:
         run_landing_gate(qconn, "orders", DAY, settings)
 
     assert ("required_columns", None, "critical") in failed(qconn, "landing")
     message = str(caught.value)
     relative = path.relative_to(landing).as_posix()
+    assert list(caught.value.refused) == [relative]  # the file, named as raw.load_audit names it
+    assert caught.value.refused[relative].startswith(f"{relative}: refused by the landing gate: required_columns")
     assert "landing gate FAILED for orders on 2026-10-01" in message
-    assert "orders was not loaded" in message
+    assert "the refused file(s) are recorded as failed and not loaded" in message
     critical_part = message.split("Critical:")[1].split("Warnings")[0]
     assert f"file {relative}" in critical_part  # the file
     assert "required_columns (expect_column_values_to_be_null" in critical_part  # the expectation
@@ -73,26 +75,35 @@ def test_a_missing_required_column_is_critical_and_the_message_says_where_and_wh
     assert "quality.validation_results" in message
 
 
-def test_a_critical_failure_keeps_that_source_out_of_raw_while_other_sources_load(
+def test_a_critical_failure_refuses_that_file_while_its_neighbours_and_other_sources_load(
     qconn, landing, settings, monkeypatch: pytest.MonkeyPatch
 ):
     from proactive_crm import nightly
+    from proactive_crm.landing.ingest import IngestionError
 
-    write_partition(landing, "orders", "2026-10-01", "order_id,ordered_at\nO1,2026-10-01T10:00:00Z\n")
+    bad = write_partition(landing, "orders", "2026-10-01", "order_id,ordered_at\nO1,2026-10-01T10:00:00Z\n")
+    good = "order_id,customer_id,ordered_at,channel,status,currency,total_amount\n" + "".join(
+        f"O{n},C1,2026-10-01T10:00:00Z,web,completed,EUR,1.00\n" for n in range(2, 5)
+    )
+    write_partition(landing, "orders", "2026-10-01", good, name="part-00001.csv")
     write_partition(landing, "reviews", "2026-10-01", reviews([5, 4]))
     monkeypatch.setenv("CRM_LANDING_DIR", str(landing))
     monkeypatch.setenv("CRM_STATE_DIR", str(settings.state_dir))
 
-    with pytest.raises(QualityGateError):
+    with pytest.raises(IngestionError, match="refused by the landing gate: required_columns"):
         nightly.ingest("orders", DAY)
     loaded = nightly.ingest("reviews", DAY)
 
     assert loaded["rows_loaded"] == 2 and loaded["quality_warnings"] == 0
-    audited = qconn.execute("select source, count(*) from raw.load_audit group by source").fetchall()
-    assert audited == [("reviews", 1)]  # the orders file was never handed to the loader
-    assert qconn.execute("select to_regclass('raw.orders')").fetchone()[0] is None or not qconn.execute(
-        "select count(*) from raw.orders"
-    ).fetchone()[0]
+    audited = qconn.execute(
+        "select source, source_file, status, rows_loaded from raw.load_audit order by source, source_file"
+    ).fetchall()
+    assert audited == [
+        ("orders", bad.relative_to(landing).as_posix(), "failed", None),  # refused: audited, never loaded
+        ("orders", "orders/dt=2026-10-01/part-00001.csv", "loaded", 3),  # its neighbour in the same partition
+        ("reviews", "reviews/dt=2026-10-01/part-00000.csv", "loaded", 2),
+    ]
+    assert qconn.execute("select count(*) from raw.orders").fetchone()[0] == 3
 
 
 def test_a_few_out_of_range_ratings_warn_and_a_large_share_is_critical(qconn, landing, settings):

@@ -20,7 +20,8 @@ renamed as (
         cast(line_number as integer) as line_number,
         product_id,
         cast(quantity as integer) as quantity,
-        cast(unit_price as numeric(14, 2)) as unit_price,
+        {# unit prices keep every decimal delivered (8-decimal grocery prices); amounts are rounded once, to cents #}
+        cast(unit_price as numeric) as unit_price,
         cast(discount_amount as numeric(14, 2)) as discount_amount,
         cast(quantity * unit_price - discount_amount as numeric(14, 2)) as line_amount
 

@@ -18,8 +18,9 @@ renamed as (
         product_id,
         name as product_name,
         lower(trim(category)) as category,
-        cast(price as numeric(14, 2)) as price,
-        cast(unit_cost as numeric(14, 2)) as unit_cost,
+        {# prices keep every decimal delivered; margins and amounts are rounded once, to cents #}
+        cast(price as numeric) as price,
+        cast(unit_cost as numeric) as unit_cost,
         is_consumable,
         cast(use_cycle_days as integer) as use_cycle_days,
         cast(service_interval_days as integer) as service_interval_days,
