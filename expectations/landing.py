@@ -159,6 +159,14 @@ def _column_expectations(
              f"raw.{name}_rejected"},
             column=number_column(column.name), **{k: v for k, v in bounds.items() if v is not None},
         )
+    if column.decimals is not None:
+        expectations += with_severity(
+            gxe.ExpectColumnValuesToNotMatchRegex, check("decimal_places"),
+            {**meta, "hint": f"{column.name} has more than {column.decimals} decimal places: raw.{name} keeps the "
+             "value exactly as delivered, and the marts report amounts rounded to cents; if the export rounds "
+             "differently elsewhere, totals and lines may not reconcile"},
+            column=column.name, regex=rf"\.\d{{{column.decimals + 1},}}",
+        )
     if column.type == "timestamp":
         future = check("future_timestamps")
         tolerance = float(future.params.get("tolerance_hours", 0))
@@ -166,8 +174,8 @@ def _column_expectations(
         expectations += with_severity(
             gxe.ExpectColumnValuesToBeBetween, future,
             {**meta, "hint": f"{column.name} lies after {latest:%Y-%m-%d %H:%M} UTC, the end of the business "
-             f"day plus {tolerance:g} h: check the exporting system's clock and time zone (timestamps without "
-             "an offset are read in store_time_zone)"},
+             f"day plus {tolerance:g} h; the loader rejects such rows into raw.{name}_rejected: check the "
+             "exporting system's clock and time zone (timestamps without an offset are read in store_time_zone)"},
             column=utc_column(column.name), max_value=latest,
         )
     return expectations

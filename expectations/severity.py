@@ -35,6 +35,7 @@ DEFAULTS: dict[str, dict[str, Any]] = {
             "enumerations": {"severity": "warning", "critical_above": 0.05},
             "ranges": {"severity": "warning", "critical_above": 0.05},
             "future_timestamps": {"severity": "warning", "critical_above": 0.05, "tolerance_hours": 24},
+            "decimal_places": {"severity": "warning"},
             "unique_ids": {"severity": "warning", "critical_above": 0.2},
             "volume": {
                 "severity": "warning",

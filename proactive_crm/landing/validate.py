@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 
 import numpy as np
 import pandas as pd
@@ -28,6 +28,7 @@ TRUE_WORDS = pa.array(["true", "t", "1", "yes", "y"])
 FALSE_WORDS = pa.array(["false", "f", "0", "no", "n"])
 UTC_MICROS = pa.timestamp("us", tz="UTC")
 NUL = "\x00"
+EARLIEST = datetime(1900, 1, 1, tzinfo=UTC)
 
 
 @dataclass
@@ -132,7 +133,13 @@ def _check_column(
     if column.type == "timestamp":
         typed = parse_timestamps(pc.utf8_trim_whitespace(values), store_tz)
         unparsed = Fault(present & ~_mask(pc.is_valid(typed)), f"{column.name} is not an ISO-8601 timestamp")
-        return typed, [unparsed, *_future_fault(column, typed, latest)]
+        # years before 1900 (or before year 1, which Arrow reads and PostgreSQL's COPY does not) are a broken
+        # date format, not history
+        ancient = Fault(
+            _mask(pc.less(typed, pa.scalar(EARLIEST, UTC_MICROS))),
+            f"{column.name} lies before 1900: check the export's date format",
+        )
+        return typed, [unparsed, ancient, *_future_fault(column, typed, latest)]
     if column.type == "date":
         parsed = pc.strptime(pc.utf8_trim_whitespace(values), format="%Y-%m-%d", unit="s", error_is_null=True)
         typed = pc.cast(parsed, pa.date32())
