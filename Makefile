@@ -9,7 +9,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo demo-olist test lint venv lock clean warehouse-stop bench
+.PHONY: demo demo-olist test test-pg15 lint venv lock clean warehouse-stop bench
 
 $(STAMP): requirements.txt constraints.txt pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit("Python 3.11+ is required (found %s); set PYTHON=python3.11" % sys.version.split()[0]) if sys.version_info < (3, 11) else None'
@@ -37,6 +37,14 @@ lint: $(STAMP)
 
 test: lint
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# The tests that talk to the warehouse, against a PostgreSQL 15 server (the embedded one is 18; 14-16 are what most
+# managed services run). Default: this machine's server on 127.0.0.1:5432 with trust authentication; the tests
+# create and drop a database of their own there.
+PG15_URL ?= postgresql://postgres@127.0.0.1:5432/postgres
+PG15_TESTS ?= tests/integration tests/expectations tests/proactive_crm/landing tests/proactive_crm/actions
+test-pg15: $(STAMP)
+	CRM_WAREHOUSE_URL=$(PG15_URL) $(BIN)/python -m pytest $(PG15_TESTS) $(PYTEST_ARGS)
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/ingest_throughput.py
