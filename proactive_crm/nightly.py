@@ -50,6 +50,7 @@ def ingest(source_name: str, run_date: date, run_id: str | None = None) -> dict[
         "source": result.source,
         "files_loaded": result.count("loaded"),
         "files_unchanged": result.count("unchanged"),
+        "files_still_failing": result.count("still_failing"),  # failed on an earlier night, unchanged since
         "rows_read": result.rows_read,
         "rows_loaded": result.rows_loaded,
         "rows_rejected": result.rows_rejected,
