@@ -62,12 +62,12 @@ class UpliftModel:
     count_treated: int
     count_untreated: int
     qini: float | None = None
-    qini_ci_low: float | None = None
-    qini_ci_high: float | None = None
     version: str | None = None
     detail: str = ""
     treated: object | None = None
     untreated: object | None = None
+    qini_ci_low: float | None = None  # bootstrap 95% interval of the out-of-fold Qini
+    qini_ci_high: float | None = None
 
     @property
     def active(self) -> bool:
