@@ -187,7 +187,7 @@ def format_table(target: str, rows: list[dict]) -> str:
     ]
     for r in rows:
         d = r.get("vs_two_model")
-        paired = f"{-d[0]:+.3f} [{-d[2]:+.3f}, {-d[1]:+.3f}]" if d else ""
+        paired = f"{d[0]:+.3f} [{d[1]:+.3f}, {d[2]:+.3f}]" if d else ""
         lines.append(
             f"| {r['email']} | {r['learner']} | {r['qini']:.3f} [{r['qini_low']:.3f}, {r['qini_high']:.3f}] | "
             f"{paired} | "
