@@ -9,7 +9,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo demo-olist test test-pg15 lint venv lock clean warehouse-stop bench
+.PHONY: demo demo-olist test test-pg15 lint venv lock clean warehouse-stop bench bench-uplift
 
 $(STAMP): requirements.txt constraints.txt pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit("Python 3.11+ is required (found %s); set PYTHON=python3.11" % sys.version.split()[0]) if sys.version_info < (3, 11) else None'
@@ -48,6 +48,11 @@ test-pg15: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/ingest_throughput.py
+
+# Uplift learners on Hillstrom's randomised e-mail test (HILLSTROM=path to hillstrom.csv(.zip); a few minutes).
+HILLSTROM ?= ../shared/data/hillstrom/hillstrom.csv.zip
+bench-uplift: $(STAMP)
+	PYTHONPATH=. nice -n 10 $(BIN)/python benchmarks/uplift_hillstrom.py --source $(HILLSTROM)
 
 # Re-lock after changing requirements.txt (uv resolves offline-friendly in a few seconds).
 lock: $(STAMP)

@@ -333,8 +333,7 @@ def summarise(run_date: date, counts: dict[str, int], decisions: pd.DataFrame,
         outcomes={k: int(outcomes.get(k, 0)) for k in ("selected", "suppressed", "control_group", "holdout")},
         suppressed={str(k): int(v) for k, v in suppressed.items()},
         selected_by_channel={str(k): int(v) for k, v in selected.items()},
-        ranking={t: (f"uplift (Qini {m.qini:.2f})" if m.active and m.qini is not None else
-                     "uplift" if m.active else "priors") for t, m in models.items()},
+        ranking={t: m.served() for t, m in models.items()},
         notes=notes,
         seconds=seconds,
     )

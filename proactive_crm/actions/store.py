@@ -109,9 +109,15 @@ create table if not exists actions.uplift_models (
     detail text,
     primary key (run_date, action_type)
 );
+-- added with the Qini guard; databases created before it gain the columns here
+alter table actions.uplift_models add column if not exists qini_ci_low double precision;
+alter table actions.uplift_models add column if not exists qini_ci_high double precision;
+alter table actions.uplift_models add column if not exists ranking_method text;
 comment on table actions.uplift_models is
-    'Per night and action type: whether the uplift learner ranked it (status trained) or the priors and rules '
-    'did (status below_minimum), on how many matured outcomes, and the out-of-fold Qini coefficient.';
+    'Per night and action type: which ranking served (ranking_method uplift_two_model or beta_binomial) and why '
+    '(status trained: out-of-fold Qini lower 95% bound above 0; qini_not_above_zero: it is not; below_minimum: too '
+    'few matured outcomes; failed), on how many matured outcomes, and the out-of-fold Qini with its bootstrap '
+    '95% interval (qini_ci_low, qini_ci_high).';
 
 create table if not exists actions.decision_runs (
     run_date date primary key,

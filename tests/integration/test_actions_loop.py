@@ -136,6 +136,20 @@ def test_learning_updates_the_response_rates(loop: dict) -> None:
     assert observed[0] > 0 and observed[1] > 0  # matured outcomes of the first night fed the last night's ranking
 
 
+def test_the_mart_says_which_ranking_served_each_action_type_and_why(loop: dict) -> None:
+    with psycopg.connect(loop["url"]) as conn:
+        recorded = dict(conn.execute(
+            "select action_type, ranking_method from actions.uplift_models where run_date = %s", (LAST,)
+        ).fetchall())
+    assert recorded and set(recorded.values()) <= {"uplift_two_model", "beta_binomial"}
+    for action_type in ("replenishment_reminder", "cross_sell"):
+        row = effectiveness(loop, action_type)
+        assert row["ranking_method"] == recorded[action_type]
+        assert row["ranking_status"] in ("trained", "qini_not_above_zero", "below_minimum", "failed")
+        assert row["ranking_reason"]  # the counts, or the out-of-fold Qini with its interval
+    assert effectiveness(loop, "all")["ranking_method"] is None  # the programme row has no single ranking
+
+
 def test_a_rerun_of_the_responses_replaces_its_own_files(loop: dict) -> None:
     from proactive_crm.synth.responses import simulate
 

@@ -66,17 +66,19 @@ def test_two_model_learner_finds_who_responds() -> None:
     # the planted effect: only customers at risk of churning respond to the contact
     lift = np.where(frame["churn_risk"] > 0.6, 0.35, 0.0)
     frame["ordered"] = rng.random(n) < 0.08 + frame["treated"] * lift
-    treated_model, untreated_model, qini = uplift.fit_two_model(frame)
-    assert qini > 0.2
-    model = uplift.UpliftModel("churn_prevention", "trained", 0, 0, qini, "v", "", treated_model, untreated_model)
+    fitted = uplift.fit_two_model(frame)
+    assert fitted.qini > 0.2 and 0 < fitted.qini_ci_low < fitted.qini < fitted.qini_ci_high
+    model = uplift.UpliftModel("churn_prevention", "trained", 0, 0, fitted.qini, "v", "", fitted.treated,
+                               fitted.untreated)
     effect = uplift.predict(model, frame, "email")
     assert effect[frame["churn_risk"] > 0.7].mean() > effect[frame["churn_risk"] < 0.5].mean() + 0.15
 
 
-def test_ranking_switches_to_uplift_once_enough_outcomes_matured(db, policy_with, tmp_path: Path) -> None:
-    policy = policy_with((("learning", "min_treated"), 150), (("learning", "min_untreated"), 20))
+def _night_with_matured_outcomes(db, policy, tmp_path: Path, responders: str) -> None:
+    """400 customers (odd ones with ten times the revenue), one published night a window ago, then orders
+    within its window for the treated customers ``responders`` selects and a few untreated ones."""
     earlier = RUN_DATE - timedelta(days=policy.window_days + 3)
-    create_customers(db, [customer(i) for i in range(1, 401)])
+    create_customers(db, [customer(i, total_revenue=6000 if i % 2 else 600) for i in range(1, 401)])
     db.execute(
         "create table core.fct_orders (order_id text, customer_id text, ordered_at timestamptz, ordered_date date, "
         "status text, is_completed boolean, is_cancelled boolean, is_returned boolean, purchase_number bigint, "
@@ -84,22 +86,31 @@ def test_ranking_switches_to_uplift_once_enough_outcomes_matured(db, policy_with
     )
     decide(db, earlier, policy, STORE_TZ)
     publish.publish(db, earlier, tmp_path, require_gate=False)
-    # treated customers with an even number bought within the window; untreated ones rarely did
     db.execute(
         "insert into core.fct_orders select 'O' || customer_id, customer_id, (%(day)s::date + 2)::timestamptz, "
         "%(day)s::date + 2, 'completed', true, false, false, 7, 1, 50 from actions.decisions "
-        "where run_date = %(run)s and ((outcome = 'selected' and right(customer_id, 1) in ('0', '2', '4', '6', '8')) "
+        f"where run_date = %(run)s and ((outcome = 'selected' and {responders}) "
         "or (outcome <> 'selected' and right(customer_id, 2) = '00'))",
         {"day": earlier, "run": earlier},
     )
+
+
+def _served(db, action_type: str) -> tuple:
+    return db.execute(
+        "select status, ranking_method, qini_coefficient, qini_ci_low, qini_ci_high, detail "
+        "from actions.uplift_models where run_date = %s and action_type = %s", (RUN_DATE, action_type)
+    ).fetchone()
+
+
+def test_ranking_switches_to_uplift_once_its_qini_is_surely_above_zero(db, policy_with, tmp_path: Path) -> None:
+    policy = policy_with((("learning", "min_treated"), 150), (("learning", "min_untreated"), 20))
+    # only the high-revenue customers respond to the contact: a difference the learner can see
+    _night_with_matured_outcomes(db, policy, tmp_path, "total_revenue > 1000")
     summary = decide(db, RUN_DATE, policy, STORE_TZ)
-    models = dict(db.execute(
-        "select action_type, status from actions.uplift_models where run_date = %s", (RUN_DATE,)
-    ).fetchall())
-    assert models["churn_prevention"] == "trained" and models["win_back"] == "below_minimum"
-    qini = db.execute("select qini_coefficient from actions.uplift_models where run_date = %s "
-                      "and action_type = 'churn_prevention'", (RUN_DATE,)).fetchone()[0]
-    assert qini is not None
+    status, ranking, qini, low, high, detail = _served(db, "churn_prevention")
+    assert status == "trained" and ranking == "uplift_two_model", detail
+    assert 0 < low <= qini <= high and "lower bound above 0" in detail
+    assert _served(db, "win_back")[:2] == ("below_minimum", "beta_binomial")
     methods = dict(db.execute(
         "select action_type, min(ranking_method) from actions.decisions where run_date = %s "
         "and ranking_method is not null group by 1", (RUN_DATE,)
@@ -110,5 +121,26 @@ def test_ranking_switches_to_uplift_once_enough_outcomes_matured(db, policy_with
         "and channel is not null", (RUN_DATE,)
     ).fetchall()]
     assert reasons and all("uplift model: " in r and "Qini" in r for r in reasons)
-    assert summary.ranking["churn_prevention"].startswith("uplift")
+    assert summary.ranking["churn_prevention"].startswith("uplift_two_model (Qini")
+    stored = db.execute("select summary -> 'ranking' ->> 'churn_prevention' from actions.decision_runs "
+                        "where run_date = %s", (RUN_DATE,)).fetchone()[0]
+    assert stored == summary.ranking["churn_prevention"] and "lower bound above 0" in stored
     assert (tmp_path / "email").exists()
+
+
+def test_beta_binomial_keeps_ranking_while_the_qini_is_not_surely_above_zero(db, policy_with, tmp_path: Path) -> None:
+    policy = policy_with((("learning", "min_treated"), 150), (("learning", "min_untreated"), 20))
+    # treated customers with an even tens digit respond: the contact works, but nothing the learner sees (revenue
+    # follows the last digit) says for whom, so its ranking is no better than random
+    _night_with_matured_outcomes(db, policy, tmp_path, "substr(customer_id, 7, 1) in ('0', '2', '4', '6', '8')")
+    summary = decide(db, RUN_DATE, policy, STORE_TZ)
+    status, ranking, qini, low, high, detail = _served(db, "churn_prevention")
+    assert status == "qini_not_above_zero" and ranking == "beta_binomial", detail
+    assert low <= 0 and low <= qini <= high and "Beta-Binomial response rates rank" in detail
+    methods = {r[0] for r in db.execute(
+        "select distinct ranking_method from actions.decisions where run_date = %s "
+        "and action_type = 'churn_prevention' and ranking_method is not null", (RUN_DATE,)
+    ).fetchall()}
+    assert methods and methods <= {"beta_binomial", "beta_binomial_prior"}
+    assert summary.ranking["churn_prevention"].startswith("beta_binomial (Qini")
+    assert "not above 0" in summary.ranking["churn_prevention"]

@@ -17,6 +17,10 @@
     where most customers would order anyway (a replenishment that is due), so the uplift in completed orders per
     action (incremental orders) and in revenue per action are reported too, with intervals from the sample
     variances the same way. Null where a group is empty.
+
+    Which ranking served each action type (ranking_method, ranking_status, ranking_reason): the decision step's
+    record in actions.uplift_models for the latest night up to run_date. Uplift ranks only while the out-of-fold
+    Qini's lower 95% bound is above zero; otherwise the Beta-Binomial response rates do, and the reason says why.
 #}
 
 {% set comparison_measures %}
@@ -56,6 +60,32 @@ matured as (
 
     select * from {{ ref('action_outcomes') }}
     where is_matured
+
+),
+
+uplift_models as (
+
+    select * from {{ source('actions', 'uplift_models') }}
+    where run_date <= {{ run_date() }}
+
+),
+
+ranking_served as (
+
+    select
+        action_type,
+        {# rows written before the Qini guard have no ranking_method: status trained was the only uplift case #}
+        coalesce(ranking_method, case when status = 'trained' then 'uplift_two_model' else 'beta_binomial' end)
+            as ranking_method,
+        status as ranking_status,
+        detail as ranking_reason
+    from (
+        select
+            *,
+            row_number() over (partition by action_type order by run_date desc) as night_number
+        from uplift_models
+    ) as latest
+    where night_number = 1
 
 ),
 
@@ -208,11 +238,16 @@ final as (
         cast(compared.positive_review_share_treated as {{ dbt.type_float() }}) as positive_review_share_treated,
         cast(compared.positive_review_share_untreated as {{ dbt.type_float() }}) as positive_review_share_untreated,
         cast(compared.complaint_rate_treated as {{ dbt.type_float() }}) as complaint_rate_treated,
-        cast(compared.complaint_rate_untreated as {{ dbt.type_float() }}) as complaint_rate_untreated
+        cast(compared.complaint_rate_untreated as {{ dbt.type_float() }}) as complaint_rate_untreated,
+        ranking_served.ranking_method,
+        ranking_served.ranking_status,
+        ranking_served.ranking_reason
     from funnel
     left join compared
         on funnel.action_type = compared.action_type
         and funnel.channel = compared.channel
+    left join ranking_served
+        on funnel.action_type = ranking_served.action_type
 
 )
 
