@@ -168,16 +168,19 @@ def night_figures(conn: psycopg.Connection, run_id: str, business_date: date | N
         figures["rows_loaded"], figures["rows_rejected"] = int(loaded), int(rejected)
     if business_date is None:
         return figures
-    if _table_exists(conn, "kpi.kpi_customer_health_daily"):
-        columns = ", ".join(HEADLINE_KPIS)
+    kpis = {}
+    periods = (("day", "kpi.kpi_customer_health_daily"), ("month_to_date", "kpi.kpi_customer_health_monthly"))
+    for period, table in periods:
+        if not _table_exists(conn, table):
+            continue
         row = conn.execute(
-            f"select {columns} from kpi.kpi_customer_health_daily "
+            f"select {', '.join(HEADLINE_KPIS)} from {table} "
             "where period_end = %s and dimension = 'overall' order by period_start desc limit 1",
             (business_date,),
         ).fetchone()
         if row is not None:
-            values = zip(HEADLINE_KPIS, row, strict=True)
-            figures["kpis"] = {k: (float(v) if v is not None else None) for k, v in values}
+            kpis[period] = {k: (float(v) if v is not None else None) for k, v in zip(HEADLINE_KPIS, row, strict=True)}
+    figures["kpis"] = kpis or None
     from proactive_crm.actions import contract
 
     published: dict[str, int] = {}
