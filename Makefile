@@ -9,7 +9,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo demo-olist test lint venv lock clean warehouse-stop bench
+.PHONY: demo demo-olist test lint venv lock clean warehouse-stop bench deploy-check deploy-lint
 
 $(STAMP): requirements.txt constraints.txt pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit("Python 3.11+ is required (found %s); set PYTHON=python3.11" % sys.version.split()[0]) if sys.version_info < (3, 11) else None'
@@ -40,6 +40,15 @@ test: lint
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/ingest_throughput.py
+
+# Deployment (README "Deploying"): the Celery topology on loopback with two workers, one killed mid-task
+# (needs PostgreSQL on 127.0.0.1:5432 and Redis on 127.0.0.1:6379); the compose schema check and Dockerfile lint.
+deploy-check: $(STAMP)
+	$(BIN)/python -m deploy.check $(DEPLOY_CHECK_ARGS)
+
+deploy-lint: $(STAMP)
+	$(BIN)/check-jsonschema --builtin-schema vendor.compose-spec docker-compose.yml
+	$(BIN)/hadolint Dockerfile
 
 # Re-lock after changing requirements.txt (uv resolves offline-friendly in a few seconds).
 lock: $(STAMP)

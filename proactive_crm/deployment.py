@@ -60,3 +60,11 @@ def night_deadline(env: Mapping[str, str] | None = None) -> tuple[int, int]:
     if not match:
         raise ValueError(f"CRM_NIGHT_DEADLINE must be HH:MM in the store's time zone (got {value!r})")
     return int(match.group(1)), int(match.group(2))
+
+
+def worker_hostname() -> str:
+    """Airflow's ``[core] hostname_callable`` for several workers on one host (``make deploy-check``): the name in
+    ``CRM_WORKER_HOSTNAME``, else the host's FQDN (what Airflow uses by default; containers have their own)."""
+    import socket
+
+    return os.environ.get("CRM_WORKER_HOSTNAME", "").strip() or socket.getfqdn()
