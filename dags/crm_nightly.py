@@ -29,6 +29,10 @@ The nightly proactive-CRM run for one business day (the store-local date on whic
 Every gate records each expectation in `quality.validation_results`; severities are set in the `quality:`
 section of the pipeline configuration.
 
+Every task try writes a row to `ops.run_log` and every run a summary to `ops.night_summary`; a task that fails for
+good alerts the configured webhook / e-mail (`proactive_crm/callbacks.py`). Ingestion and the dbt builds share the
+pool `CRM_WAREHOUSE_POOL`; scoring runs on the queue `CRM_HEAVY_QUEUE` (README "Configuration").
+
 Logic lives in `proactive_crm.nightly`; this file is schedule and wiring only.
 """
 
