@@ -186,6 +186,9 @@ def airflow_env(args: argparse.Namespace, root: Path, metadata_url: str, warehou
         "AIRFLOW__SCHEDULER__TASK_INSTANCE_HEARTBEAT_TIMEOUT": str(args.heartbeat_timeout),
         "AIRFLOW__SCHEDULER__TASK_INSTANCE_HEARTBEAT_TIMEOUT_DETECTION_INTERVAL": "5",
         "AIRFLOW__DAG_PROCESSOR__REFRESH_INTERVAL": "10",
+        # Seven processes on two shared cores: the api-server can take longer than the default 5 s to answer a
+        # worker, and a task whose start call times out is killed (ingest has no retries; the night would fail).
+        "AIRFLOW__WORKERS__EXECUTION_API_TIMEOUT": "30",
         "AIRFLOW__LOGGING__TRIGGER_LOG_SERVER_PORT": str(free_port()),
         "PYTHONPATH": os.pathsep.join(p for p in (str(PROJECT_ROOT), os.environ.get("PYTHONPATH", "")) if p),
         "CRM_WAREHOUSE_URL": warehouse,
