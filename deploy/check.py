@@ -41,7 +41,7 @@ from proactive_crm.config import PROJECT_ROOT, load_settings
 from proactive_crm.landing.contract import SOURCES
 from proactive_crm.local_airflow import trigger_time
 from proactive_crm.report import count_landing_rows
-from proactive_crm.warehouse import warehouse_url, with_database
+from proactive_crm.warehouse import embedded_data_dir, stop_embedded, warehouse_url, with_database
 
 BIN = Path(sys.executable).parent
 END = date(2026, 10, 31)
@@ -404,11 +404,15 @@ def main(argv: list[str] | None = None) -> int:
     root = PROJECT_ROOT / ".crm" / "deploy-check" / tag
     (root / "logs").mkdir(parents=True)
     top = Topology(root)
+    started_embedded, embedded = False, Path()
     report: dict[str, Any] = {"started_at": datetime.now().astimezone().isoformat(), "root": str(root)}
     started = time.monotonic()
     try:
         with WebhookReceiver() as hook:
             metadata = top.create_database(args.metadata_server, f"airflow_check_{tag}")
+            embedded = embedded_data_dir(load_settings())
+            # The embedded warehouse is left running between commands; stop it afterwards only if this check started it.
+            started_embedded = not args.warehouse_server and not (embedded / "postmaster.pid").exists()
             server = args.warehouse_server or warehouse_url(load_settings())
             warehouse = top.create_database(server, f"crm_check_{tag}")
             landing = root / "landing"
@@ -432,6 +436,8 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         top.stop_all()
         top.drop_databases()
+        if started_embedded:
+            stop_embedded(embedded)
         broker.flushdb()
         report["seconds"] = round(time.monotonic() - started, 1)
         args.report.parent.mkdir(parents=True, exist_ok=True)
