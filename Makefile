@@ -9,7 +9,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo demo-olist test test-pg15 lint venv lock clean warehouse-stop bench bench-uplift
+.PHONY: demo demo-olist test test-pg15 lint venv lock clean warehouse-stop bench bench-uplift deploy-check deploy-lint
 
 $(STAMP): requirements.txt constraints.txt pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit("Python 3.11+ is required (found %s); set PYTHON=python3.11" % sys.version.split()[0]) if sys.version_info < (3, 11) else None'
@@ -53,6 +53,15 @@ bench: $(STAMP)
 HILLSTROM ?= ../shared/data/hillstrom/hillstrom.csv.zip
 bench-uplift: $(STAMP)
 	PYTHONPATH=. nice -n 10 $(BIN)/python benchmarks/uplift_hillstrom.py --source $(HILLSTROM)
+
+# Deployment (README "Deploying"): the Celery topology on loopback with two workers, one killed mid-task
+# (needs PostgreSQL on 127.0.0.1:5432 and Redis on 127.0.0.1:6379); the compose schema check and Dockerfile lint.
+deploy-check: $(STAMP)
+	$(BIN)/python -m deploy.check $(DEPLOY_CHECK_ARGS)
+
+deploy-lint: $(STAMP)
+	$(BIN)/check-jsonschema --builtin-schema vendor.compose-spec docker-compose.yml
+	$(BIN)/hadolint Dockerfile
 
 # Re-lock after changing requirements.txt (uv resolves offline-friendly in a few seconds).
 lock: $(STAMP)

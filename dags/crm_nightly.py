@@ -29,19 +29,22 @@ The nightly proactive-CRM run for one business day (the store-local date on whic
 Every gate records each expectation in `quality.validation_results`; severities are set in the `quality:`
 section of the pipeline configuration.
 
+Every task try writes a row to `ops.run_log` and every run a summary to `ops.night_summary`; a task that fails for
+good alerts the configured webhook / e-mail (`proactive_crm/callbacks.py`). Ingestion and the dbt builds share the
+pool `CRM_WAREHOUSE_POOL`; scoring runs on the queue `CRM_HEAVY_QUEUE` (README "Configuration").
+
 Logic lives in `proactive_crm.nightly`; this file is schedule and wiring only.
 """
 
 from __future__ import annotations
 
-import os
-from datetime import timedelta
-
 import pendulum
 from airflow.sdk import dag, get_current_context, task
 from airflow.timetables.interval import CronDataIntervalTimetable
 
+from proactive_crm.callbacks import DAG_CALLBACKS
 from proactive_crm.config import load_settings
+from proactive_crm.deployment import heavy_queue, task_defaults, warehouse_pool
 from proactive_crm.landing.contract import SOURCES
 
 STORE_TZ = load_settings().store_time_zone
@@ -62,30 +65,26 @@ def _run_date():
     start_date=pendulum.datetime(2000, 1, 1, tz=STORE_TZ),
     catchup=False,
     max_active_runs=1,
-    default_args={
-        # CRM_TASK_RETRIES=0 for local `airflow dags test` runs (demo, tests), which otherwise wait out the delays.
-        "retries": int(os.environ.get("CRM_TASK_RETRIES", "2")),
-        "retry_delay": timedelta(minutes=2),
-        "retry_exponential_backoff": True,
-        "max_retry_delay": timedelta(minutes=30),
-    },
+    # Retries, the run log (ops.run_log) and the failure alert: proactive_crm/deployment.py and callbacks.py.
+    default_args=task_defaults(default_retries=2),
+    **DAG_CALLBACKS,  # the night's summary row in ops.night_summary
     tags=["crm", "nightly"],
 )
 def crm_nightly():
-    @task(retries=0)  # a bad file needs a fixed delivery, not a retry; other sources still load
+    @task(retries=0, pool=warehouse_pool())  # a bad file needs a fixed delivery, not a retry; others still load
     def ingest(source_name: str) -> dict:
         from proactive_crm.nightly import ingest
 
         context = get_current_context()
         return ingest(source_name, _run_date(), run_id=context["run_id"])
 
-    @task
+    @task(pool=warehouse_pool())  # dbt builds and bulk loads share the warehouse's pool
     def build_staging() -> dict:
         from proactive_crm.nightly import build_layer
 
         return build_layer("staging", _run_date())
 
-    @task
+    @task(pool=warehouse_pool())
     def build_warehouse() -> dict:
         from proactive_crm.nightly import build_warehouse
 
@@ -100,7 +99,7 @@ def crm_nightly():
         with fail_without_retry(QualityGateError):  # bad data; the message says what to check
             return warehouse_gate(_run_date(), run_id=get_current_context()["run_id"])
 
-    @task
+    @task(queue=heavy_queue())  # workers with the memory for the models
     def score_customers() -> list:
         from ml.features import FeatureMismatch
         from ml.score import score_nightly

@@ -25,7 +25,9 @@ import pendulum
 from airflow.sdk import dag, get_current_context, task
 from airflow.timetables.interval import CronDataIntervalTimetable
 
+from proactive_crm.callbacks import TASK_CALLBACKS
 from proactive_crm.config import load_settings
+from proactive_crm.deployment import heavy_queue
 
 STORE_TZ = load_settings().store_time_zone
 MODELS = ["churn_risk", "next_purchase", "next_purchase_category", "value_90d"]  # ml.config.MODEL_NAMES
@@ -50,11 +52,12 @@ def _run_date():
     default_args={
         "retries": int(os.environ.get("CRM_TASK_RETRIES", "1")),
         "retry_delay": timedelta(minutes=10),
+        **TASK_CALLBACKS,  # ops.run_log and the failure alert
     },
     tags=["crm", "ml", "weekly"],
 )
 def crm_train():
-    @task(max_active_tis_per_dagrun=1)  # two cores: one model at a time
+    @task(max_active_tis_per_dagrun=1, queue=heavy_queue())  # two cores: one model at a time
     def train_and_evaluate(model: str) -> dict:
         from ml.pipeline import train_model
 
