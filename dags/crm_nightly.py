@@ -71,12 +71,17 @@ def _run_date():
     tags=["crm", "nightly"],
 )
 def crm_nightly():
-    @task(retries=0, pool=warehouse_pool())  # a bad file needs a fixed delivery, not a retry; others still load
+    @task(pool=warehouse_pool())  # dbt builds and bulk loads share the warehouse's pool
     def ingest(source_name: str) -> dict:
+        from proactive_crm.airflow_tasks import fail_without_retry
+        from proactive_crm.landing.ingest import IngestionError
         from proactive_crm.nightly import ingest
 
         context = get_current_context()
-        return ingest(source_name, _run_date(), run_id=context["run_id"])
+        # A bad file needs a fixed delivery, not a retry (the other files are loaded already); a lost worker or
+        # connection gets the DAG's retries, which load only what is not loaded yet.
+        with fail_without_retry(IngestionError):
+            return ingest(source_name, _run_date(), run_id=context["run_id"])
 
     @task(pool=warehouse_pool())  # dbt builds and bulk loads share the warehouse's pool
     def build_staging() -> dict:
