@@ -156,9 +156,7 @@ def _choose(model: str, cfg: MLConfig, validation: dict[str, dict]) -> tuple[str
     return chosen, f"validation {MAIN_METRIC[model]}: with {a:.4f}, without {b:.4f}"
 
 
-def _baselines(
-    model: str, train_rows: pd.DataFrame, eval_rows: pd.DataFrame, cfg: MLConfig
-) -> tuple[dict, dict, dict]:
+def _baselines(model: str, train_rows: pd.DataFrame, eval_rows: pd.DataFrame, cfg: MLConfig) -> tuple[dict, dict, dict]:
     started = time.perf_counter()
     preds, states = serving.fit_baselines(model, train_rows, eval_rows, cfg)
     log.info("%s: baselines fitted in %.1f s", model, time.perf_counter() - started)
@@ -214,6 +212,12 @@ def train_and_evaluate(conn: psycopg.Connection, cfg: MLConfig, model: str, run_
     results.update({k: metrics_for(model, eval_rows, v) for k, v in base_preds.items()})
     comparison = compare(model, results)
 
+    # Serving mirrors the evaluation: the same recipe (feature set, rounds, sigma) refitted on every window up to
+    # the latest fully observed one, so the served model has seen the most recent behaviour it was measured on.
+    served_rows = ds.rows([*split.train_cutoffs, split.eval_cutoff])
+    rounds = max(1, math.ceil(validation[chosen]["rounds"] * 1.1))
+    served = train.fit(model, served_rows, variants[chosen], cfg, rounds=rounds).booster
+
     from ml.publish import write_version  # report plotting pulls in matplotlib: only when a version is written
 
     version = write_version(
@@ -233,6 +237,7 @@ def train_and_evaluate(conn: psycopg.Connection, cfg: MLConfig, model: str, run_
         predictions={"xgboost": preds[chosen], f"xgboost_{other}": preds[other], **base_preds},
         train_rows=train_rows,
         seconds=time.perf_counter() - started,
+        served=(served, len(served_rows)),
     )
     serving.write_states(cfg, model, version, states)
     _record_status(cfg, model, run_date, "trained", None, version)
@@ -252,7 +257,7 @@ def evaluate_version(
     import xgboost as xgb
 
     booster = xgb.Booster(params={"nthread": cfg.nthread})
-    booster.load_model(str(version.model_file))
+    booster.load_model(str(version.evaluated_model_file))
     preds = {"xgboost": train.outputs(model, booster, eval_rows, spec, cfg.nthread, version.metadata.get("aft_sigma"))}
     base_preds, _, _ = _baselines(model, train_rows, eval_rows, cfg)
     preds.update(base_preds)

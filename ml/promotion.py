@@ -46,7 +46,7 @@ def main_metric_on(cfg: MLConfig, version: registry.ModelVersion, frame: pd.Data
     if missing:
         raise KeyError(f"features not in the evaluation rows: {', '.join(missing)}")
     booster = xgb.Booster(params={"nthread": cfg.nthread})
-    booster.load_model(str(version.model_file))
+    booster.load_model(str(version.evaluated_model_file))  # the served refit has seen later labels
     out = train.outputs(version.model, booster, frame, spec, cfg.nthread, version.metadata.get("aft_sigma"))
     return float(metrics_for(version.model, frame, out)[MAIN_METRIC[version.model]])
 

@@ -92,6 +92,12 @@ def test_a_version_holds_native_json_model_metadata_metrics_and_report(trained: 
     )
     report = (version.path / "report.md").read_text()
     assert "ROC AUC" in report and "![ROC](roc.png)" in report and "beats every baseline" in report
+    # serving mirrors the evaluation: the served model is refitted on every window up to the evaluation cut-off
+    window = meta["training_window"]
+    assert "model_evaluated.json" in files and version.evaluated_model_file.name == "model_evaluated.json"
+    assert meta["served_fit"]["cutoffs"] == [*window["train_cutoffs"], window["eval_cutoff"]]
+    assert meta["served_fit"]["rows"] == window["train_rows"] + window["eval_rows"]
+    assert (version.path / "model.json").read_bytes() != (version.path / "model_evaluated.json").read_bytes()
 
 
 def test_the_report_is_reproducible(warehouse: str, trained: MLConfig, tmp_path: Path):
@@ -204,7 +210,9 @@ def _clone(cfg: MLConfig, model: str, source: str, new: str, **changes) -> str:
         frame = pd.read_parquet(dst / "eval.parquet")
         noise = np.random.default_rng(0).permutation(frame["label_churn"].to_numpy())
         matrix = xgb.DMatrix(design_matrix(frame, spec), label=noise, enable_categorical=True)
-        xgb.train({"objective": "binary:logistic", "nthread": 1}, matrix, 5).save_model(str(dst / "model.json"))
+        weak_model = xgb.train({"objective": "binary:logistic", "nthread": 1}, matrix, 5)
+        for name in ("model.json", "model_evaluated.json"):  # served and evaluated fit alike
+            weak_model.save_model(str(dst / name))
     if "beats" in changes:
         metrics = json.loads((dst / "metrics.json").read_text())
         metrics["comparison"]["beats_every_baseline"] = changes["beats"]
