@@ -9,7 +9,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo demo-olist test lint venv lock clean warehouse-stop bench
+.PHONY: demo demo-olist test lint venv lock clean warehouse-stop bench bench-realdata
 
 $(STAMP): requirements.txt constraints.txt pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit("Python 3.11+ is required (found %s); set PYTHON=python3.11" % sys.version.split()[0]) if sys.version_info < (3, 11) else None'
@@ -40,6 +40,11 @@ test: lint
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/ingest_throughput.py
+
+# Training and evaluation of every model on the real retailers in ../shared/data (Olist, Ta-Feng, grocery event
+# log): one table per dataset, also written to benchmarks/results/realdata.md. Slow: a nightly build per dataset.
+bench-realdata: $(STAMP)
+	nice -n 10 $(BIN)/python benchmarks/realdata.py --out benchmarks/results/realdata.md
 
 # Re-lock after changing requirements.txt (uv resolves offline-friendly in a few seconds).
 lock: $(STAMP)

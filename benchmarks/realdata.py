@@ -27,7 +27,16 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 SHARED = ROOT.parent / "shared" / "data"
 MODELS = ("churn_risk", "next_purchase", "value_90d", "next_purchase_category")
-METHODS = ("xgboost", "xgboost_without_bgnbd", "recency", "rfm", "bgnbd", "bgnbd_p_alive", "rules")
+METHODS = (
+    "xgboost",
+    "xgboost_with_bgnbd",
+    "xgboost_without_bgnbd",
+    "recency",
+    "rfm",
+    "bgnbd",
+    "bgnbd_p_alive",
+    "rules",
+)
 
 
 @dataclass(frozen=True)
