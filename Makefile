@@ -9,7 +9,8 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo demo-olist test test-pg15 lint venv lock clean warehouse-stop bench bench-uplift deploy-check deploy-lint
+.PHONY: demo demo-olist test test-pg15 lint venv lock clean warehouse-stop bench bench-uplift bench-realdata \
+	deploy-check deploy-lint
 
 $(STAMP): requirements.txt constraints.txt pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit("Python 3.11+ is required (found %s); set PYTHON=python3.11" % sys.version.split()[0]) if sys.version_info < (3, 11) else None'
@@ -62,6 +63,11 @@ deploy-check: $(STAMP)
 deploy-lint: $(STAMP)
 	$(BIN)/check-jsonschema --builtin-schema vendor.compose-spec docker-compose.yml
 	$(BIN)/hadolint Dockerfile
+
+# Training and evaluation of every model on the real retailers in ../shared/data (Olist, Ta-Feng, grocery event
+# log): one table per dataset, also written to benchmarks/results/realdata.md. Slow: a nightly build per dataset.
+bench-realdata: $(STAMP)
+	nice -n 10 $(BIN)/python benchmarks/realdata.py --out benchmarks/results/realdata.md
 
 # Re-lock after changing requirements.txt (uv resolves offline-friendly in a few seconds).
 lock: $(STAMP)

@@ -47,7 +47,9 @@ from proactive_crm.config import load_settings
 from proactive_crm.deployment import heavy_queue, task_defaults, warehouse_pool
 from proactive_crm.landing.contract import SOURCES
 
-STORE_TZ = load_settings().store_time_zone
+SETTINGS = load_settings()
+STORE_TZ = SETTINGS.store_time_zone
+HISTORY_START = SETTINGS.history_start_date  # history_start_date in the pipeline configuration
 
 
 def _run_date():
@@ -62,7 +64,7 @@ def _run_date():
     doc_md=__doc__,
     schedule=CronDataIntervalTimetable("0 2 * * *", timezone=STORE_TZ),
     # Early enough that years of history can be backfilled (catchup is off, so this schedules nothing by itself).
-    start_date=pendulum.datetime(2000, 1, 1, tz=STORE_TZ),
+    start_date=pendulum.datetime(HISTORY_START.year, HISTORY_START.month, HISTORY_START.day, tz=STORE_TZ),
     catchup=False,
     max_active_runs=1,
     # Retries, the run log (ops.run_log) and the failure alert: proactive_crm/deployment.py and callbacks.py.

@@ -85,17 +85,33 @@ def _promote(cfg: MLConfig, models: list[str], version: str | None) -> int:
 
     for model in models:
         decision = promote(cfg, model, version)
-        print(f"{model} {decision.version}: {'promoted' if decision.promoted else 'kept champion'}: {decision.reason}")
+        if decision.promoted:
+            verdict = "promoted"
+        elif decision.serving != "xgboost":
+            verdict = f"not promoted, the {decision.serving} baseline serves"
+        elif decision.champion_version:
+            verdict = f"not promoted, champion {decision.champion_version} keeps serving"
+        else:
+            verdict = "not promoted"
+        print(f"{model} {decision.version}: {verdict}: {decision.reason}")
     return 0
 
 
 def _status(cfg: MLConfig) -> int:
-    from ml import registry
+    from ml import registry, serving
 
     for model in MODEL_NAMES:
         state = registry.champion_state(cfg, model)
         trained = registry.last_training(cfg, model) or {}
+        serves = serving.read(cfg, model)
+        if serves is None:
+            serves_line = "the rules (no decision yet: train and promote first)"
+        elif serves["method"] == "xgboost":
+            serves_line = f"xgboost {state.get('version')}: {serves['reason']}"
+        else:
+            serves_line = f"{serves['method']} baseline (fitted with {serves['version']}): {serves['reason']}"
         print(f"{model:<24} champion {state.get('version') or '-':<22} last training: {trained or '-'}")
+        print(f"{'':<24} serves: {serves_line}")
     return 0
 
 
@@ -121,9 +137,11 @@ def _dispatch(args: argparse.Namespace, cfg: MLConfig) -> int:
     if args.command == "promote":
         return _promote(cfg, args.model or list(MODEL_NAMES), args.version)
     if args.command == "rollback":
+        from ml import serving
         from ml.registry import rollback
 
         entry = rollback(cfg, args.model, args.to_version)
+        serving.write(cfg, args.model, "xgboost", entry["version"], f"rolled back from {entry['previous']}")
         print(f"{args.model}: champion is now {entry['version']} (was {entry['previous']})")
         return 0
     if args.command == "score":

@@ -4,7 +4,10 @@
   decile for time to next order);
 * ``rfm``: recency x frequency x monetary quintile cells (cell rates shrunk towards the overall rate);
 * ``rules``: the cold-start fallback, fitted on nothing (a customer orders every ``typical gap`` days);
-* ``bgnbd`` (in ``ml.bgnbd_baseline``): the Pareto/NBD-family model fitted by a maintained library.
+* ``bgnbd`` (in ``ml.btyd_baseline``): BG/NBD and Gamma-Gamma, fitted by the project's own code.
+
+``state()`` / ``from_state()`` keep a fitted recency or RFM baseline as JSON with the version, so the baseline
+that wins the evaluation can serve the nightly scores.
 
 Each returns a dict of arrays: ``p`` (churn), ``value`` (90-day revenue) or, for the survival models, ``days``
 (predicted median days), ``rank`` (a "later is larger" ordering for the concordance index) and ``p_<k>d``.
@@ -13,6 +16,7 @@ Each returns a dict of arrays: ``p`` (churn), ``value`` (90-day revenue) or, for
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -84,9 +88,40 @@ class GroupedBaseline:
         self.max_t = max_t
         self.table: dict[int, dict[str, float]] = {}
         self.overall: dict[str, float] = {}
+        self.edges: Any = None
+        self.iso: Any = None
 
     def groups(self, frame: pd.DataFrame) -> np.ndarray:  # pragma: no cover - abstract
         raise NotImplementedError
+
+    def state(self) -> dict[str, Any]:
+        """The fitted baseline as JSON-able values (see ``from_state``)."""
+        edges = self.edges if isinstance(self.edges, list) else [self.edges]
+        out: dict[str, Any] = {
+            "kind": type(self).__name__,
+            "model_name": self.model_name,
+            "windows": list(self.windows),
+            "max_t": self.max_t,
+            "edges": [np.asarray(e, dtype=float).tolist() for e in edges],
+            "table": {str(k): v for k, v in self.table.items()},
+            "overall": self.overall,
+        }
+        iso = getattr(self, "iso", None)
+        if iso is not None:
+            out["isotonic"] = [iso.X_thresholds_.tolist(), iso.y_thresholds_.tolist()]
+        return out
+
+    @staticmethod
+    def from_state(state: dict[str, Any]) -> GroupedBaseline:
+        kind = {"RecencyBaseline": RecencyBaseline, "RFMBaseline": RFMBaseline}[state["kind"]]
+        baseline = kind(state["model_name"], tuple(state["windows"]), int(state["max_t"]))
+        edges = [np.asarray(e, dtype=float) for e in state["edges"]]
+        baseline.edges = edges if kind is RFMBaseline else edges[0]
+        baseline.table = {int(k): v for k, v in state["table"].items()}
+        baseline.overall = state["overall"]
+        if "isotonic" in state:
+            baseline.iso = _Interpolated(*state["isotonic"])
+        return baseline
 
     def fit(self, train: pd.DataFrame) -> GroupedBaseline:
         train = with_grain_columns(train)
@@ -128,6 +163,17 @@ class GroupedBaseline:
         if self.model_name == "value_90d":
             return {"value": out["value"]}
         return out
+
+
+class _Interpolated:
+    """A stored isotonic fit: IsotonicRegression(out_of_bounds="clip").predict is linear interpolation."""
+
+    def __init__(self, x: list[float], y: list[float]) -> None:
+        self.X_thresholds_ = np.asarray(x, dtype=float)
+        self.y_thresholds_ = np.asarray(y, dtype=float)
+
+    def predict(self, values: np.ndarray) -> np.ndarray:
+        return np.interp(values, self.X_thresholds_, self.y_thresholds_)
 
 
 class RecencyBaseline(GroupedBaseline):

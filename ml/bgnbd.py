@@ -15,8 +15,15 @@ import pandas as pd
 from scipy import optimize, special
 
 
-def feature_names(horizon_days: int) -> tuple[str, str]:
-    return ("bgnbd_p_alive", f"bgnbd_expected_purchases_{horizon_days}d")
+def feature_names(horizon_days: int) -> tuple[str, ...]:
+    """P(alive), expected purchases and P(no purchase) in the horizon, and the customer's own rhythm: days since
+    the last purchase over their mean gap between purchase days (missing for a single purchase day)."""
+    return (
+        "bgnbd_p_alive",
+        f"bgnbd_expected_purchases_{horizon_days}d",
+        f"bgnbd_p_no_purchase_{horizon_days}d",
+        "rhythm_gap_ratio",
+    )
 
 
 @dataclass(frozen=True)
@@ -113,11 +120,15 @@ def p_no_purchase(
 def features(params: BGNBDParams, summary: pd.DataFrame, horizon_days: int = 90) -> pd.DataFrame:
     """The derived features added to the XGBoost feature set, indexed like ``summary``."""
     x, tx, T = _summary_arrays(summary)
-    alive_name, purchases_name = feature_names(horizon_days)
+    alive_name, purchases_name, silent_name, rhythm_name = feature_names(horizon_days)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        rhythm = np.where(x > 0, (T - tx) / (tx / np.maximum(x, 1.0)), np.nan)
     return pd.DataFrame(
         {
             alive_name: p_alive(params, x, tx, T),
             purchases_name: expected_purchases(params, float(horizon_days), x, tx, T),
+            silent_name: p_no_purchase(params, float(horizon_days), x, tx, T),
+            rhythm_name: np.where(np.isfinite(rhythm), rhythm, np.nan),
         },
         index=summary.index,
     )

@@ -22,7 +22,7 @@ import numpy as np
 import pandas as pd
 import psycopg
 
-from ml import baselines, bgnbd, bgnbd_baseline, registry, train
+from ml import bgnbd, registry, serving, train
 from ml.categories import category_spec, load_category_frame
 from ml.config import MLConfig
 from ml.evaluate import MAIN_METRIC, compare, metrics_for
@@ -94,6 +94,11 @@ def build_dataset(conn: psycopg.Connection, cfg: MLConfig, model: str, split: Ti
         log.info("%s: %s snapshots, training on %.2f%% of customers", model, f"{snapshots:,}", sample / 100)
     if model == "next_purchase_category":
         frame = load_category_frame(conn, cfg, cutoffs, sample)
+        if frame.empty:  # xgboost cannot build a matrix of zero rows: say why instead of crashing
+            raise InsufficientHistory(
+                f"no customer bought a consumable product before the cut-offs ({cfg.tables.products}.is_consumable "
+                "is false for every product sold): replenishment timing has nothing to learn from"
+            )
         frame = attach_category_labels(conn, cfg, frame, observed, sample)
     else:
         frame = attach_customer_labels(conn, cfg, load_customer_frame(conn, cfg, cutoffs, sample), observed, sample)
@@ -151,23 +156,16 @@ def _choose(model: str, cfg: MLConfig, validation: dict[str, dict]) -> tuple[str
     return chosen, f"validation {MAIN_METRIC[model]}: with {a:.4f}, without {b:.4f}"
 
 
-def _baselines(model: str, train_rows: pd.DataFrame, eval_rows: pd.DataFrame, cfg: MLConfig) -> tuple[dict, dict]:
-    windows = train.WINDOWS.get(model, ())
-    max_t = int(train_rows["follow_up_days"].max()) if model in train.SURVIVAL else 0
-    preds: dict[str, dict] = {
-        "recency": baselines.RecencyBaseline(model, windows, max_t).fit(train_rows).predict(eval_rows),
-        "rfm": baselines.RFMBaseline(model, windows, max_t).fit(train_rows).predict(eval_rows),
-        "rules": baselines.rules_predict(model, eval_rows, cfg.horizon_days, windows),
+def _baselines(model: str, train_rows: pd.DataFrame, eval_rows: pd.DataFrame, cfg: MLConfig) -> tuple[dict, dict, dict]:
+    started = time.perf_counter()
+    preds, states = serving.fit_baselines(model, train_rows, eval_rows, cfg)
+    log.info("%s: baselines fitted in %.1f s", model, time.perf_counter() - started)
+    fitted = states["btyd"]["bgnbd"]
+    notes = {
+        "bgnbd": "BG/NBD (and Gamma-Gamma spend for value) by maximum likelihood, ml/bgnbd.py and ml/gammagamma.py",
+        "bgnbd_params": {k: fitted[k] for k in ("r", "alpha", "a", "b")},
     }
-    ok, note = bgnbd_baseline.available()
-    notes = {"bgnbd": note}
-    if ok:
-        started = time.perf_counter()
-        result = bgnbd_baseline.fit_predict(model, eval_rows, cfg.horizon_days, windows)
-        notes["bgnbd_params"] = result.pop("params")
-        log.info("%s: BG/NBD baseline fitted in %.1f s", model, time.perf_counter() - started)
-        preds["bgnbd"] = result
-    return preds, notes
+    return preds, notes, states
 
 
 def train_and_evaluate(conn: psycopg.Connection, cfg: MLConfig, model: str, run_date: date) -> TrainResult:
@@ -185,11 +183,19 @@ def train_and_evaluate(conn: psycopg.Connection, cfg: MLConfig, model: str, run_
         return TrainResult(model, "cold_start", reason=reason)
 
     started = time.perf_counter()
-    ds = build_dataset(conn, cfg, model, split)
+    try:
+        ds = build_dataset(conn, cfg, model, split)
+        train_rows, eval_rows = ds.rows(split.train_cutoffs), ds.rows([split.eval_cutoff])
+        empty = [name for name, rows in (("training", train_rows), ("evaluation", eval_rows)) if rows.empty]
+        if empty:
+            raise InsufficientHistory(f"no {' or '.join(empty)} rows for {model} at the planned cut-offs")
+    except InsufficientHistory as exc:
+        _record_status(cfg, model, run_date, "cold_start", str(exc), None)
+        log.warning("%s: not trained, cold start: %s", model, exc)
+        return TrainResult(model, "cold_start", reason=str(exc))
     variants = _variants(ds)
     validation = _validate(model, ds, cfg, variants)
     chosen, why = _choose(model, cfg, validation)
-    train_rows, eval_rows = ds.rows(split.train_cutoffs), ds.rows([split.eval_cutoff])
 
     fits: dict[str, train.Fitted] = {}
     preds: dict[str, dict] = {}
@@ -200,11 +206,17 @@ def train_and_evaluate(conn: psycopg.Connection, cfg: MLConfig, model: str, run_
         fits[name] = fitted
         preds[name] = train.outputs(model, fitted.booster, eval_rows, spec, cfg.nthread, fitted.sigma)
     other = "without_bgnbd" if chosen == "with_bgnbd" else "with_bgnbd"
-    base_preds, notes = _baselines(model, train_rows, eval_rows, cfg)
+    base_preds, notes, states = _baselines(model, train_rows, eval_rows, cfg)
     results = {"xgboost": metrics_for(model, eval_rows, preds[chosen])}
     results[f"xgboost_{other}"] = metrics_for(model, eval_rows, preds[other])
     results.update({k: metrics_for(model, eval_rows, v) for k, v in base_preds.items()})
     comparison = compare(model, results)
+
+    # Serving mirrors the evaluation: the same recipe (feature set, rounds, sigma) refitted on every window up to
+    # the latest fully observed one, so the served model has seen the most recent behaviour it was measured on.
+    served_rows = ds.rows([*split.train_cutoffs, split.eval_cutoff])
+    rounds = max(1, math.ceil(validation[chosen]["rounds"] * 1.1))
+    served = train.fit(model, served_rows, variants[chosen], cfg, rounds=rounds).booster
 
     from ml.publish import write_version  # report plotting pulls in matplotlib: only when a version is written
 
@@ -225,7 +237,9 @@ def train_and_evaluate(conn: psycopg.Connection, cfg: MLConfig, model: str, run_
         predictions={"xgboost": preds[chosen], f"xgboost_{other}": preds[other], **base_preds},
         train_rows=train_rows,
         seconds=time.perf_counter() - started,
+        served=(served, len(served_rows)),
     )
+    serving.write_states(cfg, model, version, states)
     _record_status(cfg, model, run_date, "trained", None, version)
     metrics = {"results": results, "comparison": comparison.__dict__}
     return TrainResult(model, "trained", version=version, metrics=metrics)
@@ -243,9 +257,9 @@ def evaluate_version(
     import xgboost as xgb
 
     booster = xgb.Booster(params={"nthread": cfg.nthread})
-    booster.load_model(str(version.model_file))
+    booster.load_model(str(version.evaluated_model_file))
     preds = {"xgboost": train.outputs(model, booster, eval_rows, spec, cfg.nthread, version.metadata.get("aft_sigma"))}
-    base_preds, _ = _baselines(model, train_rows, eval_rows, cfg)
+    base_preds, _, _ = _baselines(model, train_rows, eval_rows, cfg)
     preds.update(base_preds)
     return {name: metrics_for(model, eval_rows, out) for name, out in preds.items()}
 

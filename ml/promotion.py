@@ -1,9 +1,12 @@
-"""Champion / challenger: a new version replaces the champion only if it is better on the same evaluation rows.
+"""Champion / challenger, baselines included: the best method measured on the same evaluation rows serves.
 
 Both score the challenger's ``eval.parquet`` (its evaluation cut-off, labels fully observed). The challenger must
-beat the champion's main metric by ``ml.promotion.margin`` and, with ``must_beat_baselines``, every baseline of
-its own report. A champion that cannot score those rows (its features are no longer there) is replaced, and the
-decision says so. Every decision is written to ``promotion.json`` in the challenger's folder.
+beat the champion's main metric by ``ml.promotion.margin`` and, with ``must_beat_baselines``, the best baseline
+of its own report by the same margin. When it does not, the current XGBoost champion keeps serving if it beats
+that baseline by the margin on the same rows; otherwise the best baseline serves (``ml.serving``), with a reason
+that says so. A champion that cannot score those rows (its features are no longer there) is replaced, and the
+decision says so. Every decision is written to ``promotion.json`` in the challenger's folder, and what serves to
+``serving.json`` in the model's folder.
 """
 
 from __future__ import annotations
@@ -16,7 +19,7 @@ from datetime import UTC, datetime
 import pandas as pd
 import xgboost as xgb
 
-from ml import registry, train
+from ml import registry, serving, train
 from ml.config import MLConfig
 from ml.evaluate import MAIN_METRIC, metrics_for
 from ml.features import Feature
@@ -33,6 +36,7 @@ class Decision:
     challenger_metric: float | None = None
     champion_version: str | None = None
     champion_metric: float | None = None
+    serving: str = "xgboost"  # the method that scores from now on: xgboost or a baseline of ml.serving
 
 
 def main_metric_on(cfg: MLConfig, version: registry.ModelVersion, frame: pd.DataFrame) -> float:
@@ -42,7 +46,7 @@ def main_metric_on(cfg: MLConfig, version: registry.ModelVersion, frame: pd.Data
     if missing:
         raise KeyError(f"features not in the evaluation rows: {', '.join(missing)}")
     booster = xgb.Booster(params={"nthread": cfg.nthread})
-    booster.load_model(str(version.model_file))
+    booster.load_model(str(version.evaluated_model_file))  # the served refit has seen later labels
     out = train.outputs(version.model, booster, frame, spec, cfg.nthread, version.metadata.get("aft_sigma"))
     return float(metrics_for(version.model, frame, out)[MAIN_METRIC[version.model]])
 
@@ -56,19 +60,47 @@ def latest_trained(cfg: MLConfig, model: str) -> str:
     return str(payload["version"])
 
 
+def _fmt(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:.4f}"
+
+
+def _baseline_serves(cfg: MLConfig, model: str, version: str, comparison: dict, frame: pd.DataFrame) -> Decision:
+    """The challenger lost to a baseline: the champion keeps serving if it beats that baseline, else the baseline."""
+    metric, best, base = comparison["metric"], comparison["best_baseline"], comparison["baseline"]
+    lost = (
+        f"{metric} {_fmt(comparison['model'])} does not beat the best baseline {best} {_fmt(base)} "
+        f"by the margin {cfg.promotion_margin}"
+    )
+    current = registry.champion(cfg, model)
+    if current is not None and current.version != version:
+        try:
+            theirs = main_metric_on(cfg, current, frame)
+        except KeyError:
+            theirs = float("nan")
+        if base is not None and theirs >= base + cfg.promotion_margin:
+            reason = f"{lost}; champion {current.version} ({theirs:.4f}) does and keeps serving"
+            return Decision(model, version, False, reason, comparison["model"], current.version, theirs)
+        lost += f"; neither does champion {current.version} ({theirs:.4f})"
+    return Decision(
+        model,
+        version,
+        False,
+        f"{lost}: the {best} baseline serves" if best != "none" else f"{lost}: the rules serve",
+        comparison["model"],
+        current.version if current else None,
+        serving=best if best != "none" else "rules",
+    )
+
+
 def decide(cfg: MLConfig, model: str, version: str) -> Decision:
     challenger = registry.load(cfg, model, version)
     metrics = json.loads((challenger.path / "metrics.json").read_text(encoding="utf-8"))
     comparison = metrics["comparison"]
-    if cfg.must_beat_baselines and not comparison["beats_every_baseline"]:
-        return Decision(
-            model,
-            version,
-            False,
-            f"does not beat the best baseline {comparison['best_baseline']} "
-            f"({comparison['metric']} {comparison['model']:.3f} vs {comparison['baseline']:.3f})",
-            comparison["model"],
-        )
+    base, mine = comparison.get("baseline"), comparison.get("model")
+    beats_baseline = mine is not None and (base is None or mine >= base + cfg.promotion_margin)
+    if cfg.must_beat_baselines and not beats_baseline:
+        frame = pd.read_parquet(challenger.path / "eval.parquet")
+        return _baseline_serves(cfg, model, version, comparison, frame)
     current = registry.champion(cfg, model)
     if current is None:
         return Decision(model, version, True, "first champion", comparison["model"])
@@ -100,6 +132,12 @@ def promote(cfg: MLConfig, model: str, version: str | None = None) -> Decision:
     decision = decide(cfg, model, version)
     if decision.promoted:
         registry.set_champion(cfg, model, version, "promote", decision.reason)
+    if decision.serving == "xgboost":
+        champion = registry.champion(cfg, model)
+        if champion is not None:
+            serving.write(cfg, model, "xgboost", champion.version, decision.reason)
+    else:
+        serving.write(cfg, model, decision.serving, version, decision.reason)
     registry.write_json(
         registry.model_dir(cfg, model) / version / "promotion.json",
         {**asdict(decision), "decided_at": datetime.now(UTC).isoformat(timespec="seconds")},

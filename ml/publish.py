@@ -74,7 +74,10 @@ def write_version(
     predictions: dict[str, dict[str, np.ndarray]],
     train_rows: pd.DataFrame,
     seconds: float,
+    served: tuple[Any, int] | None = None,
 ) -> str:
+    """``served``: the booster refitted on every window up to the evaluation cut-off and its row count; it is
+    ``model.json`` (what scores), and the evaluated fit is ``model_evaluated.json`` (what promotion compares)."""
     keys, labels = _keys(model), _label_columns(model)
     feature_names = [f.name for f in spec]
     digest = registry.fingerprint(
@@ -88,7 +91,11 @@ def write_version(
     )
     version = registry.make_version(ds.split.eval_cutoff, digest)
     staging = registry.staging_dir(cfg, model)
-    fitted.booster.save_model(str(staging / "model.json"))
+    if served is None:
+        fitted.booster.save_model(str(staging / "model.json"))
+    else:
+        fitted.booster.save_model(str(staging / "model_evaluated.json"))
+        served[0].save_model(str(staging / "model.json"))
     agreement = reason_agreement(fitted.booster, eval_rows, spec, cfg.nthread)
     notes = {**notes, "reason_codes": agreement}
     metadata = {
@@ -114,6 +121,12 @@ def write_version(
         "data_fingerprint": digest,
         "library_versions": registry.library_versions(),
         "bgnbd_params_by_cutoff": ds.bgnbd_params,
+        "served_fit": {
+            "cutoffs": [*ds.split.as_dict()["train_cutoffs"], ds.split.as_dict()["eval_cutoff"]],
+            "rows": served[1],
+        }
+        if served
+        else None,
         "validation": validation,
     }
     metrics = {

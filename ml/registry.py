@@ -42,7 +42,15 @@ class ModelVersion:
 
     @property
     def model_file(self) -> Path:
+        """The model that serves: refitted on every label window up to the evaluation cut-off."""
         return self.path / "model.json"
+
+    @property
+    def evaluated_model_file(self) -> Path:
+        """The model the held-out metrics describe (fitted before the evaluation cut-off): what promotion compares.
+        Versions written before serving refits existed have only ``model.json``, which is both."""
+        path = self.path / "model_evaluated.json"
+        return path if path.exists() else self.model_file
 
 
 def library_versions() -> dict[str, str]:

@@ -31,7 +31,8 @@ METHOD_LABELS = {
     "xgboost_without_bgnbd": "XGBoost without BG/NBD features",
     "recency": "Recency only",
     "rfm": "RFM cells (5x5x5)",
-    "bgnbd": "BG/NBD",
+    "bgnbd": "BG/NBD (x Gamma-Gamma spend for value)",
+    "bgnbd_p_alive": "BG/NBD P(alive)",
     "rules": "Rules (cold-start fallback)",
 }
 COLUMNS = {
@@ -214,11 +215,8 @@ def _markdown(model: str, version: str, meta: dict, metrics: dict, ranked: list,
         f"{_method(comparison['best_baseline'])} {_fmt(comparison['baseline'])}: beats every baseline: {beats}.",
         "",
     ]
-    if "bgnbd" not in metrics["results"]:
-        lines += [f"> BG/NBD baseline skipped: {notes.get('bgnbd')}.", ""]
-    else:
-        params = ", ".join(f"{k}={v:.3g}" for k, v in notes.get("bgnbd_params", {}).items())
-        lines += [f"BG/NBD baseline: {notes.get('bgnbd')}, MAP fit on the evaluation cut-off's history ({params}).", ""]
+    params = ", ".join(f"{k}={v:.3g}" for k, v in notes.get("bgnbd_params", {}).items())
+    lines += [f"BG/NBD baseline: {notes.get('bgnbd')}, fitted on the evaluation cut-off's history ({params}).", ""]
     lines += [
         "| ROC | Calibration | Cumulative gain | Feature importance |",
         "|---|---|---|---|",
@@ -263,13 +261,16 @@ def format_model_summary(conn: psycopg.Connection, run_date: date, table: str = 
         return f"models: nothing scored as of {run_date + timedelta(days=1)}"
     lines = []
     for model, version, method, why, metric, value, baseline, base_value, count in rows:
-        who = f"{version}" if method == "xgboost" else "rules"
+        who = {"xgboost": version, "rules": "rules"}.get(method, f"{_method(method)} baseline")
         quality = (
-            f"{METRIC_LABELS.get(metric, metric)} {value:.3f} vs {_method(baseline)} {base_value:.3f}"
-            if method == "xgboost" and value is not None and base_value is not None
+            f"{METRIC_LABELS.get(metric, metric)} {value:.3f} vs {_method(baseline).replace(' (this version)', '')} "
+            f"{base_value:.3f}"
+            if method != "rules" and value is not None and base_value is not None
             else "no held-out metric"
         )
         lines.append(f"{model:<24} {who:<28} {quality:<55} {count:>10,} rows scored")
-        if method != "xgboost":
+        if method == "rules":
             lines.append(f"{'':<24} why the rules: {why}")
+        elif method != "xgboost":
+            lines.append(f"{'':<24} why this baseline serves: {why}")
     return "\n".join(lines)

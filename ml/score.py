@@ -1,10 +1,12 @@
 """Nightly scoring: every customer with a completed order in the scoring window, as of run_date + 1.
 
-For each model the champion scores (``method = 'xgboost'``), or, while there is none (cold start), the rules do
-(``method = 'rules'``, ``is_fallback``, the reason in ``ml.scoring_runs`` and in reason_3 of every row); a new
-champion is picked up automatically the next night. A champion whose warehouse features are missing or retyped
-is refused with the differing columns named. Rows stream from PostgreSQL in chunks and go back with COPY, all
-inside one transaction that first deletes the as-of date: re-running a night replaces it exactly.
+For each model the method ``ml.promotion`` measured best serves (``ml.serving``): the XGBoost champion
+(``method = 'xgboost'``), or a baseline that beat it on the same rows (``method`` = ``recency``, ``rfm``,
+``bgnbd``...: the reason in ``ml.scoring_runs`` and reason_3 of every row). While nothing was fitted (cold start)
+the rules serve (``method = 'rules'``, ``is_fallback``); a new decision is picked up automatically the next night.
+A champion whose warehouse features are missing or retyped is refused with the differing columns named. Rows
+stream from PostgreSQL in chunks and go back with COPY, all inside one transaction that first deletes the as-of
+date: re-running a night replaces it exactly.
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ import psycopg
 import xgboost as xgb
 from psycopg import sql
 
-from ml import baselines, bgnbd, registry, train
+from ml import baselines, bgnbd, btyd_baseline, registry, serving, train
 from ml.categories import category_history_query, derive
 from ml.config import CUSTOMER_MODELS, MLConfig
 from ml.db import copy_frame, iter_frames, qualified
@@ -89,6 +91,7 @@ class Scorer:
     spec: list[Feature] = field(default_factory=list)
     sigma: float | None = None
     metrics: dict[str, Any] = field(default_factory=dict)
+    states: dict[str, Any] = field(default_factory=dict)  # a serving baseline's fitted state (ml.serving)
     rows: int = 0
     seconds: float = 0.0
     copy_seconds: float = 0.0
@@ -96,6 +99,20 @@ class Scorer:
     @property
     def is_fallback(self) -> bool:
         return self.method == "rules"
+
+    @property
+    def is_baseline(self) -> bool:
+        return self.method not in ("xgboost", "rules")
+
+    @property
+    def needs_bgnbd_fit(self) -> bool:
+        return self.method in btyd_baseline.methods(self.model) or any(f.name.startswith("bgnbd_") for f in self.spec)
+
+    def note(self) -> str:
+        """reason_3 of a row not scored by XGBoost: which method serves and why."""
+        if self.is_fallback:
+            return f"rules fallback ({self.fallback_reason})"[:300]
+        return f"{self.method} baseline serves ({self.fallback_reason})"[:300]
 
 
 def _fallback_reason(cfg: MLConfig, model: str, cold: str | None) -> str:
@@ -112,7 +129,29 @@ def _fallback_reason(cfg: MLConfig, model: str, cold: str | None) -> str:
     return "no champion model yet: run `python -m ml train` (weekly crm_train DAG)"
 
 
+def _baseline_scorer(cfg: MLConfig, model: str, served: dict[str, Any]) -> Scorer:
+    """The baseline the last promotion measured best, with its state from the version whose evaluation it won."""
+    method, version = served["method"], served["version"]
+    if method == "rules":
+        return Scorer(model, RULES_VERSION, "rules", served["reason"])
+    states = serving.load_states(cfg, model, version)
+    metrics_path = registry.model_dir(cfg, model) / version / "metrics.json"
+    results = json.loads(metrics_path.read_text(encoding="utf-8")) if metrics_path.exists() else {}
+    comparison = results.get("comparison", {})
+    metric = comparison.get("metric")
+    held_out = {
+        "metric": metric,
+        "model": (results.get("results", {}).get(method) or {}).get(metric),
+        "best_baseline": "xgboost",
+        "baseline": comparison.get("model"),
+    }
+    return Scorer(model, f"{method}@{version}", method, served["reason"], metrics=held_out, states=states)
+
+
 def resolve(cfg: MLConfig, model: str, cold: str | None, warehouse_types: dict[str, str] | None) -> Scorer:
+    served = serving.read(cfg, model)
+    if served is not None and served["method"] != "xgboost":
+        return _baseline_scorer(cfg, model, served)
     champion = registry.champion(cfg, model)
     if champion is None:
         return Scorer(model, RULES_VERSION, "rules", _fallback_reason(cfg, model, cold))
@@ -137,13 +176,18 @@ def _contributions(scorer: Scorer, matrix: xgb.DMatrix, exact: bool) -> np.ndarr
     return scorer.booster.predict(matrix, pred_contribs=True, approx_contribs=not exact)
 
 
-def _model_rows(scorer: Scorer, chunk: pd.DataFrame, cfg: MLConfig) -> pd.DataFrame:
+def _model_rows(
+    scorer: Scorer, chunk: pd.DataFrame, cfg: MLConfig, params: bgnbd.BGNBDParams | None = None
+) -> pd.DataFrame:
     """One output row per customer of the chunk for one model."""
     model = scorer.model
     windows = train.WINDOWS.get(model, ())
     if scorer.is_fallback:
         out = baselines.rules_predict(model, chunk, cfg.horizon_days, windows)
-        reasons = _rule_reasons(model, chunk, scorer.fallback_reason or "")
+        reasons = _rule_reasons(model, chunk, scorer.note())
+    elif scorer.is_baseline:
+        out = serving.predict(model, scorer.method, chunk, scorer.states, cfg, params)
+        reasons = _rule_reasons(model, chunk, scorer.note())
     else:
         matrix = xgb.DMatrix(design_matrix(chunk, scorer.spec), enable_categorical=True, nthread=cfg.nthread)
         raw = train.predict(model, scorer.booster, matrix)  # type: ignore[arg-type]
@@ -175,7 +219,7 @@ def _model_rows(scorer: Scorer, chunk: pd.DataFrame, cfg: MLConfig) -> pd.DataFr
     return rows
 
 
-def _rule_reasons(model: str, chunk: pd.DataFrame, why: str) -> np.ndarray:
+def _rule_reasons(model: str, chunk: pd.DataFrame, note: str) -> np.ndarray:
     from ml.reasons import template_for
 
     frame = chunk.reset_index(drop=True)
@@ -185,7 +229,6 @@ def _rule_reasons(model: str, chunk: pd.DataFrame, why: str) -> np.ndarray:
         if model == "value_90d"
         else template_for("hist_frequency")(frame, "hist_frequency")
     )
-    note = f"rules fallback ({why})"[:300]
     return np.stack([first.to_numpy(object), second.to_numpy(object), np.full(len(frame), note, dtype=object)], axis=1)
 
 
@@ -232,7 +275,7 @@ def _fit_bgnbd(conn: psycopg.Connection, as_of: date) -> bgnbd.BGNBDParams:
 
 
 def _needs_bgnbd(scorers: list[Scorer]) -> bool:
-    return any(f.name.startswith("bgnbd_") for s in scorers for f in s.spec)
+    return any(s.needs_bgnbd_fit for s in scorers)
 
 
 def _check_feature_rows(conn: psycopg.Connection, cfg: MLConfig, as_of: date, run_date: date) -> None:
@@ -252,7 +295,7 @@ def _score_customers(reader, writer, cfg, scorers, as_of, run_date, params, scor
             chunk = pd.concat([chunk, bgnbd.features(params, chunk, cfg.horizon_days)], axis=1)
         for scorer in scorers:
             started = time.perf_counter()
-            rows = _model_rows(scorer, chunk, cfg).assign(as_of_date=as_of, scored_at=scored_at)
+            rows = _model_rows(scorer, chunk, cfg, params).assign(as_of_date=as_of, scored_at=scored_at)
             copied = time.perf_counter()
             copy_frame(writer, cfg.tables.scores, rows, SCORE_COLUMNS)
             scorer.copy_seconds += time.perf_counter() - copied
@@ -283,6 +326,9 @@ def _score_categories(reader, writer, cfg, scorer, as_of, params, scored_at) -> 
         if scorer.is_fallback:
             out = baselines.rules_predict(scorer.model, chunk, cfg.horizon_days, windows)
             reason = "rules fallback (" + (scorer.fallback_reason or "no champion")[:120] + "): " + reason
+        elif scorer.is_baseline:  # per category BG/NBD keeps the category fit stored with the version
+            out = serving.predict(scorer.model, scorer.method, chunk, scorer.states, cfg)
+            reason = f"{scorer.method} baseline serves: " + reason
         else:
             missing = [f.name for f in scorer.spec if f.name not in chunk.columns]
             if missing:

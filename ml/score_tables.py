@@ -16,6 +16,31 @@ from psycopg import sql
 from ml.config import MLConfig
 from ml.db import copy_frame, qualified
 
+SERVING_METHODS = ("xgboost", "rules", "recency", "rfm", "bgnbd", "bgnbd_p_alive")  # ml.serving
+
+
+def _method_check(table: str) -> sql.Composable:
+    """The methods that may serve (``ml.serving``); a table created before baselines could serve is widened once."""
+    name = f"{table.rsplit('.', 1)[-1]}_method_check"
+    methods = sql.SQL(", ").join(sql.Literal(m) for m in SERVING_METHODS)
+    return sql.SQL(
+        """do $check$ begin
+            if not exists (
+                select 1 from pg_constraint where conrelid = {regclass}::regclass and conname = {name}
+                    and pg_get_constraintdef(oid) like '%bgnbd_p_alive%'
+            ) then
+                alter table {table} drop constraint if exists {ident};
+                alter table {table} add constraint {ident} check (method in ({methods}));
+            end if;
+        end $check$;"""
+    ).format(
+        regclass=sql.Literal(table),
+        name=sql.Literal(name),
+        table=qualified(table),
+        ident=sql.Identifier(name),
+        methods=methods,
+    )
+
 
 def ddl(cfg: MLConfig) -> sql.Composable:
     t = cfg.tables
@@ -27,7 +52,7 @@ def ddl(cfg: MLConfig) -> sql.Composable:
             as_of_date date not null,
             model text not null check (model in ('churn_risk', 'next_purchase', 'value_90d')),
             model_version text not null,
-            method text not null check (method in ('xgboost', 'rules')),
+            method text not null,
             is_fallback boolean not null,
             score double precision not null,
             p_order_14d double precision,
@@ -44,7 +69,7 @@ def ddl(cfg: MLConfig) -> sql.Composable:
             category text not null,
             as_of_date date not null,
             model_version text not null,
-            method text not null check (method in ('xgboost', 'rules')),
+            method text not null,
             is_fallback boolean not null,
             expected_days_to_next_purchase double precision not null,
             p_purchase_7d double precision,
@@ -54,6 +79,8 @@ def ddl(cfg: MLConfig) -> sql.Composable:
             primary key (customer_id, category, as_of_date)
         );
         create index if not exists customer_category_scores_as_of on {category_scores} (as_of_date);
+        {scores_check}
+        {category_check}
         create table if not exists {runs} (
             as_of_date date not null,
             model text not null,
@@ -72,6 +99,8 @@ def ddl(cfg: MLConfig) -> sql.Composable:
         );
         """
     ).format(
+        scores_check=_method_check(t.scores),
+        category_check=_method_check(t.category_scores),
         scores_schema=sql.Identifier(t.scores.split(".", 1)[0]),
         scores=qualified(t.scores),
         category_scores=qualified(t.category_scores),

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field
+from datetime import date
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -34,6 +35,9 @@ class Settings:
     currency: str = "EUR"
     value_mappings: dict[str, dict[str, str]] = field(default_factory=dict)
     raw: dict[str, Any] = field(default_factory=dict)
+    # The DAGs' start_date: Airflow runs no task for a business day before it (and reports success), so it sits
+    # far back by default; set it only to forbid runs before a date.
+    history_start_date: date = date(1970, 1, 1)
 
     @property
     def tz(self) -> ZoneInfo:
@@ -76,6 +80,15 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         if "." not in key:
             raise ConfigError(f"{config_path}: value_mappings key {key!r} must be '<source>.<column>'")
 
+    history_start = raw.get("history_start_date", Settings.history_start_date)
+    if isinstance(history_start, str):
+        try:
+            history_start = date.fromisoformat(history_start)
+        except ValueError:
+            history_start = None
+    if not isinstance(history_start, date):
+        raise ConfigError(f"{config_path}: history_start_date must be a date YYYY-MM-DD, found {history_start!r}")
+
     return Settings(
         landing_dir=_resolve(env.get("CRM_LANDING_DIR", "data/landing")),
         state_dir=_resolve(env.get("CRM_STATE_DIR", ".crm")),
@@ -84,4 +97,5 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         currency=str(raw.get("currency", "EUR")),
         value_mappings={k: {str(a): str(b) for a, b in v.items()} for k, v in mappings.items()},
         raw=raw,
+        history_start_date=history_start,
     )

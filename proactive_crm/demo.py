@@ -2,6 +2,7 @@
 
 python -m proactive_crm.demo [--customers 20000] [--days 365] [--seed 42] [--dirty]
 python -m proactive_crm.demo --landing DIR --run-date YYYY-MM-DD [--config FILE]   # your own (or adapted) data
+python -m proactive_crm.demo --landing DIR [--config FILE] --print-env   # that dataset's settings, for `python -m ml`
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ import argparse
 import json
 import os
 import re
+import shlex
 import shutil
 import subprocess
 import sys
@@ -104,12 +106,16 @@ def _train_and_rerun(settings: Settings, run_date: date, night_log: Path) -> int
     if train_code != 0:  # the night itself passed: its rules scores stand
         print(f"    crm_train FAILED (exit {train_code}); the rules keep scoring; see {train_log}", file=sys.stderr)
         return 0
-    # Even without a new champion: tonight's scores then state why the rules still score (not promoted, cold start).
-    return dags_test("crm_nightly", run_date, settings, night_log, on_line=_show_progress)
+    # Even without a new champion: tonight's scores then state what serves and why (a baseline, cold start).
+    rerun_log = night_log.with_name(f"{night_log.stem}_after_training.log")  # the first night's log stays
+    code = dags_test("crm_nightly", run_date, settings, rerun_log, on_line=_show_progress)
+    print(f"    full log of the re-run: {rerun_log}")
+    return code
 
 
 def _training_outcomes() -> list[str]:
     """What the training run decided per model (trained, or cold start and why), from the registry."""
+    from ml import serving
     from ml.config import MODEL_NAMES, ml_config
     from ml.promotion import last_decision
     from ml.registry import last_training
@@ -125,9 +131,57 @@ def _training_outcomes() -> list[str]:
             lines.append(f"{model}: not trained, cold start: {status['reason']}")
             continue
         decision = last_decision(cfg, model) or {"promoted": False, "reason": "no promotion decision recorded"}
-        verdict = "champion" if decision["promoted"] else "not promoted, the rules keep scoring"
+        served = (serving.read(cfg, model) or {}).get("method", "rules")
+        verdict = "champion" if decision["promoted"] else f"not promoted, {_serves(served)}"
         lines.append(f"{model}: trained {status['version']}, {verdict} ({decision['reason']})")
     return lines
+
+
+def _serves(method: str) -> str:
+    return {"xgboost": "the champion keeps serving", "rules": "the rules serve"}.get(
+        method, f"the {method} baseline serves"
+    )
+
+
+def dataset_environment(landing: Path, url: str, settings: Settings) -> dict[str, str]:
+    """Own data on the embedded warehouse: a database and a model registry per landing folder, so the data never
+    mixes with the sample's and models trained on the sample never score these customers."""
+    dataset = "crm_" + re.sub(r"[^a-z0-9]+", "_", landing.name.lower()).strip("_")
+    return {
+        "CRM_WAREHOUSE_URL": ensure_database(url, dataset),
+        "CRM_MODELS_DIR": os.environ.get("CRM_MODELS_DIR") or str(settings.state_dir / "models" / dataset),
+        "CRM_LANDING_DIR": str(landing),
+        "CRM_CONFIG": str(settings.config_path),
+    }
+
+
+def _print_env(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
+    """The settings the demo uses for this landing folder, as shell exports: `python -m ml` then works on it."""
+    if not args.landing:
+        parser.error("--print-env needs --landing (the sample demo uses the default settings)")
+    landing = args.landing.resolve()
+    if args.config:
+        os.environ["CRM_CONFIG"] = str(args.config.resolve())
+    os.environ["CRM_LANDING_DIR"] = str(landing)
+    settings = load_settings()
+    embedded = not os.environ.get("CRM_WAREHOUSE_URL")
+    env = dataset_environment(landing, warehouse_url(settings), settings) if embedded else {}
+    for key in ("CRM_WAREHOUSE_URL", "CRM_MODELS_DIR", "CRM_LANDING_DIR", "CRM_CONFIG"):
+        if env.get(key) or os.environ.get(key):
+            print(f"export {key}={shlex.quote(env.get(key) or os.environ[key])}")
+    return 0
+
+
+def _own_data_hint(args: argparse.Namespace, embedded: bool) -> None:
+    if not (args.landing and embedded):
+        return
+    landing = args.landing
+    option = f" --config {shlex.quote(str(args.config))}" if args.config else ""
+    print(
+        "\nthis dataset has its own database and model registry; before `python -m ml train|status|score` on it run\n"
+        f'    eval "$({sys.executable} -m proactive_crm.demo --landing {shlex.quote(str(landing))}{option} '
+        '--print-env)"'
+    )
 
 
 def _section(conn: psycopg.Connection, title: str, render: Callable[[psycopg.Connection], str]) -> None:
@@ -140,7 +194,7 @@ def _section(conn: psycopg.Connection, title: str, render: Callable[[psycopg.Con
         print(f"    not available for this run ({str(exc).splitlines()[0]})")
 
 
-def main(argv: list[str] | None = None) -> int:
+def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--customers", type=int, default=int(os.environ.get("DEMO_CUSTOMERS", 20_000)))
     parser.add_argument("--days", type=int, default=int(os.environ.get("DEMO_DAYS", 365)))
@@ -152,7 +206,19 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--config", type=Path, help="pipeline configuration (default config/pipeline.yml)")
     parser.add_argument("--no-training", action="store_true", help="do not train models on the first run")
+    parser.add_argument(
+        "--print-env",
+        action="store_true",
+        help="with --landing: print the dataset's settings as shell exports (for python -m ml) and exit",
+    )
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = _parser()
     args = parser.parse_args(argv)
+    if args.print_env:
+        return _print_env(parser, args)
 
     started = time.perf_counter()
     if args.config:
@@ -174,12 +240,8 @@ def main(argv: list[str] | None = None) -> int:
     embedded = not os.environ.get("CRM_WAREHOUSE_URL")
     url = warehouse_url(settings)
     if embedded and args.landing:
-        # Each dataset gets its own database on the embedded server and its own model registry, so your data never
-        # mixes with the sample's and models trained on the sample never score your customers.
-        dataset = "crm_" + re.sub(r"[^a-z0-9]+", "_", landing.name.lower()).strip("_")
-        url = ensure_database(url, dataset)
-        os.environ["CRM_WAREHOUSE_URL"] = url
-        os.environ.setdefault("CRM_MODELS_DIR", str(settings.state_dir / "models" / dataset))
+        os.environ.update(dataset_environment(landing, url, settings))
+        url = os.environ["CRM_WAREHOUSE_URL"]
         print(f"    models: {os.environ['CRM_MODELS_DIR']}")
     print(f"    {url}" + (" (embedded)" if embedded else ""))
     if not args.landing and fresh_sample:
@@ -227,6 +289,7 @@ def main(argv: list[str] | None = None) -> int:
         )
 
     print(f"\nnightly run: {run_seconds:.0f} s; demo total: {time.perf_counter() - started:.0f} s")
+    _own_data_hint(args, embedded)
     if code != 0:
         print(f"\ncrm_nightly FAILED (exit {code}); see {log_path}", file=sys.stderr)
     return code

@@ -13,7 +13,7 @@ from datetime import date, datetime, time, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from proactive_crm.config import PROJECT_ROOT, Settings
+from proactive_crm.config import PROJECT_ROOT, ConfigError, Settings
 
 AIRFLOW = Path(sys.executable).with_name("airflow")
 
@@ -63,6 +63,13 @@ def dags_test(
     on_line: Callable[[str], None] | None = None,
 ) -> int:
     """Run ``airflow dags test`` for the business day ``run_date``; the full log goes to ``log_path``."""
+    if run_date < settings.history_start_date:
+        # Airflow would create the run, execute no task and report success: refuse it with the fix instead.
+        raise ConfigError(
+            f"business day {run_date} is before history_start_date {settings.history_start_date} "
+            f"({settings.config_path}): the DAGs start there and Airflow would run no task; set "
+            f"history_start_date to {run_date} or earlier"
+        )
     env = airflow_env(settings, env_extra)
     ensure_metadata_db(env)
     log_path.parent.mkdir(parents=True, exist_ok=True)

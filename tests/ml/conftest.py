@@ -162,7 +162,15 @@ def make_config(models_dir: Path, prefix: str) -> MLConfig:
         early_stopping_rounds=10,
         chunk_rows=1000,
         max_training_cutoffs=6,
-        monotone={"churn_risk": {"days_since_last_order": 1, "bgnbd_p_alive": -1, "bgnbd_expected_purchases_90d": -1}},
+        monotone={
+            "churn_risk": {
+                "days_since_last_order": 1,
+                "bgnbd_p_alive": -1,
+                "bgnbd_expected_purchases_90d": -1,
+                "bgnbd_p_no_purchase_90d": 1,
+                "rhythm_gap_ratio": 1,
+            }
+        },
         tables=tables,
     )
 

@@ -63,7 +63,21 @@ def test_derived_quantities_behave(sample):
 
 def test_features_are_named_after_the_horizon(sample):
     frame = bgnbd.features(bgnbd.fit(sample), sample.head(5), horizon_days=60)
-    assert list(frame.columns) == ["bgnbd_p_alive", "bgnbd_expected_purchases_60d"]
+    assert list(frame.columns) == [
+        "bgnbd_p_alive",
+        "bgnbd_expected_purchases_60d",
+        "bgnbd_p_no_purchase_60d",
+        "rhythm_gap_ratio",
+    ]
+
+
+def test_rhythm_is_days_since_the_last_purchase_over_the_customers_mean_gap(sample):
+    rows = pd.DataFrame(
+        {"hist_frequency": [0.0, 2.0, 4.0], "hist_recency": [0.0, 60.0, 40.0], "hist_age": [50, 90, 70]}
+    )
+    rhythm = bgnbd.features(bgnbd.fit(sample), rows, horizon_days=30)["rhythm_gap_ratio"].to_numpy()
+    assert np.isnan(rhythm[0])  # a single purchase day has no gap yet
+    assert rhythm[1:].tolist() == pytest.approx([30 / 30, 30 / 10])  # (T - t_x) / (t_x / x)
 
 
 def test_agrees_with_the_maintained_library_when_installed(sample):
