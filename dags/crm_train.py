@@ -79,4 +79,5 @@ def crm_train():
 
     train_then_promote.expand(model=MODELS)
 
+
 crm_train()
