@@ -80,7 +80,7 @@ def _segments(conn: psycopg.Connection) -> Section:
     moved = sum(r["count_customers"] for r in moves if r["from_segment"] != r["to_segment"])
     total = sum(r["count_customers"] for r in moves)
     section.intro = (
-        f"Segment sizes today (standing as of {moves[0]['to_as_of_date']}) and how customers moved since "
+        f"Segment sizes today (standing as of {moves[0]['as_of_date']}) and how customers moved since "
         f"{moves[0]['from_as_of_date']}: {moved:,} of {total:,} customers changed segment."
     )
     section.charts = [

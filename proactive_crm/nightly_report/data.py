@@ -108,7 +108,7 @@ def cohort_retention(conn: psycopg.Connection) -> list[dict[str, Any]]:
 def segment_transitions(conn: psycopg.Connection) -> list[dict[str, Any]]:
     return _rows(
         conn,
-        "select from_as_of_date, to_as_of_date, from_segment, to_segment, count_customers "
+        "select from_as_of_date, as_of_date, from_segment, to_segment, count_customers "
         "from kpi.kpi_segment_transitions order by from_segment, to_segment",
     )
 

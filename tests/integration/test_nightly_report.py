@@ -143,3 +143,35 @@ def test_the_report_renders_in_chromium_with_the_marts_numbers(night: dict, tmp_
         shown = _number(tiles[column])
         tolerance = 0.0005 if "rate" in column or "share" in column else 0.005
         assert abs(shown - float(expected)) <= tolerance, f"{column}: report shows {tiles[column]}, mart {expected}"
+
+
+def test_metricflow_revenue_and_retention_by_month_equal_the_kpi_mart(night: dict, tmp_path: Path) -> None:
+    """The semantic layer (dbt_project/models/semantic/) queried through MetricFlow gives the KPI mart's numbers."""
+    import csv
+
+    from proactive_crm.semantic_layer import metricflow
+
+    out = tmp_path / "mf.csv"
+    args = ["query", "--metrics", "revenue,retention_rate,average_order_value", "--group-by", "metric_time__month",
+            "--order", "metric_time__month", "--csv", str(out)]
+    completed = metricflow(args, night["url"], night["settings"], capture=True)
+    assert completed.returncode == 0 and out.exists(), f"mf query failed:\n{completed.stdout[-3000:]}"
+    with out.open(newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    queried = {row["metric_time__month"][:10]: row for row in rows}
+    with psycopg.connect(night["url"]) as conn:
+        mart = conn.execute(
+            "select period_start, revenue, retention_rate, average_order_value from kpi.kpi_customer_health_monthly "
+            "where dimension = 'overall' order by period_start"
+        ).fetchall()
+    assert len(mart) >= 4
+    for period_start, revenue, retention, aov in mart:
+        row = queried.get(period_start.isoformat())
+        assert row is not None, f"MetricFlow returned no row for {period_start}: {sorted(queried)}"
+        assert float(row["revenue"] or 0) == pytest.approx(float(revenue or 0), abs=0.005), period_start
+        if retention is None:
+            assert row["retention_rate"] in ("", None), period_start
+        else:
+            assert float(row["retention_rate"]) == pytest.approx(retention, abs=1e-9), period_start
+        if aov is not None:
+            assert float(row["average_order_value"]) == pytest.approx(aov, rel=1e-9), period_start

@@ -58,6 +58,7 @@ final as (
     select
         activity.cohort_month,
         activity.period_start,
+        least(cast({{ dbt.last_day('activity.period_start', 'month') }} as date), {{ run_date() }}) as period_end,
         cast(
             (extract(year from activity.period_start) - extract(year from activity.cohort_month)) * 12
             + extract(month from activity.period_start) - extract(month from activity.cohort_month)

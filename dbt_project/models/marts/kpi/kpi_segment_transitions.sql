@@ -15,7 +15,7 @@ bounds as (
 
     select
         cast({{ dbt.date_trunc('month', run_date()) }} as date) as from_as_of_date,
-        cast({{ dbt.dateadd('day', 1, run_date()) }} as date) as to_as_of_date
+        cast({{ dbt.dateadd('day', 1, run_date()) }} as date) as as_of_date_today
 
 ),
 
@@ -23,7 +23,7 @@ pairs as (
 
     select
         bounds.from_as_of_date,
-        bounds.to_as_of_date,
+        bounds.as_of_date_today,
         coalesce(before.rfm_segment, 'not_yet_a_customer') as from_segment,
         after.rfm_segment as to_segment
     from states as after
@@ -31,7 +31,7 @@ pairs as (
     left join states as before
         on before.customer_id = after.customer_id
         and before.as_of_date = bounds.from_as_of_date
-    where after.as_of_date = bounds.to_as_of_date
+    where after.as_of_date = bounds.as_of_date_today
 
 ),
 
@@ -39,12 +39,12 @@ final as (
 
     select
         pairs.from_as_of_date,
-        pairs.to_as_of_date,
+        pairs.as_of_date_today as as_of_date,
         pairs.from_segment,
         pairs.to_segment,
         cast(count(*) as {{ dbt.type_bigint() }}) as count_customers
     from pairs
-    group by pairs.from_as_of_date, pairs.to_as_of_date, pairs.from_segment, pairs.to_segment
+    group by pairs.from_as_of_date, pairs.as_of_date_today, pairs.from_segment, pairs.to_segment
 
 )
 
