@@ -68,8 +68,7 @@ TEMPLATE = jinja2.Environment(autoescape=True, undefined=jinja2.StrictUndefined)
   .chart { width: 100%; }
   .table-wrap { overflow-x: auto; }
   table { border-collapse: collapse; font-size: .85rem; margin-top: 10px; min-width: 60%; }
-  th, td { border-bottom: 1px solid var(--line); padding: 4px 8px; text-align: right; white-space: nowrap; }
-  th:first-child, td:first-child { text-align: left; }
+  th, td { border-bottom: 1px solid var(--line); padding: 4px 8px; text-align: left; white-space: nowrap; }
   footer { color: var(--muted); font-size: .8rem; text-align: center; padding: 16px; }
 </style>
 <script>
