@@ -174,16 +174,15 @@ def serving_models(conn: psycopg.Connection, run_date: date) -> list[dict[str, A
 
 
 def model_versions(models_dir: Path) -> list[dict[str, Any]]:
-    """The held-out main metric of every trained version next to its baselines, from the model registry."""
-    from ml.evaluate import MAIN_METRIC
-
+    """The held-out main metric of every trained version next to its baselines, from the model registry
+    (``<models_dir>/<model>/<version>/metrics.json``)."""
     rows: list[dict[str, Any]] = []
     if not models_dir.exists():
         return rows
     for model_path in sorted(p for p in models_dir.iterdir() if p.is_dir()):
         for version_path in sorted(p for p in model_path.iterdir() if (p / "metrics.json").exists()):
             metrics = json.loads((version_path / "metrics.json").read_text(encoding="utf-8"))
-            main = MAIN_METRIC.get(model_path.name.split("__")[0], MAIN_METRIC.get(model_path.name))
+            main = metrics.get("main_metric")
             for method, values in (metrics.get("results") or {}).items():
                 value = values.get(main) if main else None
                 if isinstance(value, int | float):

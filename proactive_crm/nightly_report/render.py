@@ -132,7 +132,10 @@ TEMPLATE = jinja2.Environment(autoescape=True, undefined=jinja2.StrictUndefined)
   Object.keys(specs).forEach(function (id) {
     vegaEmbed("#" + id, specs[id], {renderer: "svg", actions: false})
       .then(function () { document.getElementById(id).setAttribute("data-rendered", "true"); })
-      .catch(function (error) { console.error("chart " + id + ": " + error); });
+      .catch(function (error) {
+        document.getElementById(id).setAttribute("data-rendered", "failed");
+        console.error("chart " + id + ": " + error);
+      });
   });
 })();
 </script>

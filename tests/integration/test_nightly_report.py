@@ -86,7 +86,9 @@ def _number(text: str) -> float:
     return value / 100 if raw.endswith("%") else value
 
 
-def test_the_report_renders_in_chromium_with_the_marts_numbers(night: dict, tmp_path: Path) -> None:
+def open_in_chromium(report: Path, screenshot: Path) -> tuple[list[str], list, dict[str, str]]:
+    """Open the report; return (console errors, failed and outgoing requests), per chart [id, rendered, svgs, marks],
+    and the KPI tiles' texts. Saves a full-page screenshot."""
     from playwright.sync_api import sync_playwright
 
     executable = chromium()
@@ -99,34 +101,36 @@ def test_the_report_renders_in_chromium_with_the_marts_numbers(night: dict, tmp_
         page.on("requestfailed", lambda r: errors.append(f"request failed: {r.url} {r.failure}"))
 
         def only_the_file(route):  # any request beyond the report itself would fail offline
-            if route.request.url == night["report"].as_uri():
+            if route.request.url == report.as_uri():
                 return route.continue_()
             errors.append(f"unexpected request: {route.request.url}")
             return route.abort()
 
         page.route("**/*", only_the_file)
-        page.goto(night["report"].as_uri(), wait_until="load")
-        charts = page.locator("div.chart")
-        count = charts.count()
-        assert count >= 12, f"only {count} charts in the report"
+        page.goto(report.as_uri(), wait_until="load")
         page.wait_for_function(
-            "() => [...document.querySelectorAll('div.chart')].every(c => c.dataset.rendered === 'true')",
+            "() => [...document.querySelectorAll('div.chart')].every(c => c.dataset.rendered)",
             timeout=60_000,
         )
         marks = page.evaluate(
-            "() => [...document.querySelectorAll('div.chart')].map(c => "
-            "[c.id, c.querySelectorAll('svg').length, c.querySelectorAll('svg .role-mark > *').length])"
+            "() => [...document.querySelectorAll('div.chart')].map(c => [c.id, c.dataset.rendered, "
+            "c.querySelectorAll('svg').length, c.querySelectorAll('svg .role-mark > *').length])"
         )
         tiles = page.evaluate(
             "() => Object.fromEntries([...document.querySelectorAll('.kpi')].map(k => "
             "[k.dataset.kpi, k.querySelector('.kpi-value').textContent]))"
         )
-        screenshot = tmp_path / "nightly_report.png"
         page.screenshot(path=str(screenshot), full_page=True)
         browser.close()
+    return errors, marks, tiles
 
+
+def test_the_report_renders_in_chromium_with_the_marts_numbers(night: dict, tmp_path: Path) -> None:
+    screenshot = tmp_path / "nightly_report.png"
+    errors, marks, tiles = open_in_chromium(night["report"], screenshot)
+    assert len(marks) >= 12, f"only {len(marks)} charts in the report"
     assert not errors, "\n".join(errors)
-    blank = [chart_id for chart_id, svgs, drawn in marks if svgs == 0 or drawn == 0]
+    blank = [chart_id for chart_id, rendered, svgs, drawn in marks if rendered != "true" or not svgs or not drawn]
     assert not blank, f"charts without SVG data marks: {blank}"
     assert screenshot.stat().st_size > 50_000
 
