@@ -69,6 +69,7 @@ TEMPLATE = jinja2.Environment(autoescape=True, undefined=jinja2.StrictUndefined)
   .table-wrap { overflow-x: auto; }
   table { border-collapse: collapse; font-size: .85rem; margin-top: 10px; min-width: 60%; }
   th, td { border-bottom: 1px solid var(--line); padding: 4px 8px; text-align: left; white-space: nowrap; }
+  @media (max-width: 600px) { nav { position: static; } main { padding: 6px; } section { padding: 12px 10px; } }
   footer { color: var(--muted); font-size: .8rem; text-align: center; padding: 16px; }
 </style>
 <script>

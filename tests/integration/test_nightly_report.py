@@ -121,7 +121,12 @@ def open_in_chromium(report: Path, screenshot: Path) -> tuple[list[str], list, d
             "[k.dataset.kpi, k.querySelector('.kpi-value').textContent]))"
         )
         page.screenshot(path=str(screenshot), full_page=True)
+        page.set_viewport_size({"width": 390, "height": 844})  # a phone: nothing may stick out sideways
+        page.wait_for_timeout(500)  # the charts follow their containers' width on resize
+        phone_width = page.evaluate("() => document.documentElement.scrollWidth")
         browser.close()
+    if phone_width > 390:
+        errors.append(f"on a 390 px wide phone screen the page is {phone_width} px wide")
     return errors, marks, tiles
 
 
