@@ -141,7 +141,7 @@ def model_metrics(rows: list[dict[str, Any]], model: str, metric_label: str) -> 
             strokeDash=alt.condition(alt.datum.method == "xgboost", alt.value([1, 0]), alt.value([4, 3])),
             tooltip=["version:N", "method:N", alt.Tooltip("value:Q", format=".4f")],
         )
-        .properties(height=HEIGHT, title=model)
+        .properties(height=HEIGHT)
     )
     return _spec(chart)
 
