@@ -208,9 +208,27 @@ def _landing(conn: psycopg.Connection) -> Section:
     return section
 
 
-def build_html(conn: psycopg.Connection, run_date: date, settings: Settings, models_dir: Path, docs_link: str) -> str:
+def vega_runtime(settings: Settings) -> tuple[str, str]:
+    """The vega-embed bundle (Vega, Vega-Lite, vega-embed in one script) and its versions.
+
+    vl-convert bundles it offline but takes about 10 s on a busy 2-core machine, so it is kept per vl-convert
+    version under CRM_STATE_DIR/cache.
+    """
     import vl_convert
 
+    versions = f"{vl_convert.get_vega_version()}, vega-embed {vl_convert.get_vega_embed_version()}"
+    cache = settings.state_dir / "cache" / f"vega-embed-vl-convert-{vl_convert.__version__}.js"
+    if cache.exists():
+        return cache.read_text(encoding="utf-8"), versions
+    bundle = vl_convert.javascript_bundle()
+    cache.parent.mkdir(parents=True, exist_ok=True)
+    tmp = cache.with_suffix(f".{os.getpid()}.tmp")
+    tmp.write_text(bundle, encoding="utf-8")
+    os.replace(tmp, cache)
+    return bundle, versions
+
+
+def build_html(conn: psycopg.Connection, run_date: date, settings: Settings, models_dir: Path, docs_link: str) -> str:
     trend = data.kpi_trend(conn, run_date)
     cohorts = data.cohort_retention(conn)
     curve = data.pareto_curve(conn)
@@ -257,8 +275,7 @@ def build_html(conn: psycopg.Connection, run_date: date, settings: Settings, mod
         "kpi_empty": f"No KPIs up to {run_date}: build the warehouse for that day first.",
         "sections": sections,
     }
-    versions = f"{vl_convert.get_vega_version()}, vega-embed {vl_convert.get_vega_embed_version()}"
-    return render_html(context, vl_convert.javascript_bundle(), versions)
+    return render_html(context, *vega_runtime(settings))
 
 
 def write_report(run_date: date, settings: Settings | None = None, url: str | None = None) -> Path:
