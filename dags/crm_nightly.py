@@ -25,6 +25,9 @@ The nightly proactive-CRM run for one business day (the store-local date on whic
    (`config/contact_policy.yml`) into `actions.decisions`; gate 3 on the selected actions
    (`expectations/actions.py`, fails without retries); then the e-mail, SMS and call-centre tables and outbox files
    are published in one transaction (`proactive_crm/actions/CONTRACT.md`). A failed gate publishes nothing.
+7. **dbt_docs** -> **nightly_report**: dbt docs (lineage from the landing sources to the outbound tables, with the
+   exposures) into `CRM_STATE_DIR/dbt_docs/`, then the night's self-contained HTML report
+   (`CRM_STATE_DIR/reports/crm_nightly_<day>.html`, `proactive_crm/nightly_report/`).
 
 Every gate records each expectation in `quality.validation_results`; severities are set in the `quality:`
 section of the pipeline configuration.
@@ -136,6 +139,18 @@ def crm_nightly():
 
         return publish_actions(_run_date())
 
+    @task
+    def dbt_docs() -> str:
+        from proactive_crm.nightly_report.docs import generate_docs
+
+        return str(generate_docs(_run_date()))
+
+    @task
+    def nightly_report() -> str:
+        from proactive_crm.nightly_report import write_report
+
+        return str(write_report(_run_date()))
+
     (
         ingest.expand(source_name=list(SOURCES))
         >> build_staging()
@@ -145,6 +160,8 @@ def crm_nightly():
         >> decide_actions()
         >> actions_gate()
         >> publish_actions()
+        >> dbt_docs()
+        >> nightly_report()
     )
 
 

@@ -3,6 +3,8 @@
 python -m proactive_crm warehouse url|stop     the warehouse URL (starting the embedded server if needed) / stop it
 python -m proactive_crm dbt <dbt args>          run dbt against the configured warehouse
 python -m proactive_crm summary                 row accounting of everything loaded so far
+python -m proactive_crm mf <mf args>            MetricFlow on the semantic layer (e.g. mf query --metrics revenue
+                                                --group-by metric_time__month)
 """
 
 from __future__ import annotations
@@ -33,6 +35,11 @@ def main(argv: list[str]) -> int:
 
         code, _, _ = run_dbt(rest, warehouse_url(settings), settings)
         return code
+    if command == "mf":
+        from proactive_crm.semantic_layer import metricflow
+        from proactive_crm.warehouse import warehouse_url
+
+        return metricflow(rest, warehouse_url(settings), settings).returncode
     if command == "summary":
         from proactive_crm.report import format_load_summary
         from proactive_crm.warehouse import connect

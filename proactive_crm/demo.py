@@ -194,6 +194,21 @@ def _section(conn: psycopg.Connection, title: str, render: Callable[[psycopg.Con
         print(f"    not available for this run ({str(exc).splitlines()[0]})")
 
 
+def _print_report_path(settings: Settings, run_date: date, url: str, not_before: float) -> None:
+    """The DAG's last task writes the night's HTML report; after a failed night (no report, or an earlier run's),
+    write it here to show how far the night got."""
+    from proactive_crm.nightly_report import report_path, write_report
+
+    path = report_path(settings, run_date)
+    if not path.exists() or path.stat().st_mtime < not_before:
+        try:
+            path = write_report(run_date, settings, url)
+        except (psycopg.Error, OSError) as exc:
+            print(f"\nno nightly report for {run_date}: {exc}", file=sys.stderr)
+            return
+    print(f"\nnightly report (open in a browser): {path}")
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--customers", type=int, default=int(os.environ.get("DEMO_CUSTOMERS", 20_000)))
@@ -220,7 +235,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.print_env:
         return _print_env(parser, args)
 
-    started = time.perf_counter()
+    started, wall_started = time.perf_counter(), time.time()
     if args.config:
         os.environ["CRM_CONFIG"] = str(args.config.resolve())
     if args.landing:
@@ -290,6 +305,7 @@ def main(argv: list[str] | None = None) -> int:
 
     print(f"\nnightly run: {run_seconds:.0f} s; demo total: {time.perf_counter() - started:.0f} s")
     _own_data_hint(args, embedded)
+    _print_report_path(settings, run_date, url, not_before=wall_started)
     if code != 0:
         print(f"\ncrm_nightly FAILED (exit {code}); see {log_path}", file=sys.stderr)
     return code
