@@ -216,6 +216,13 @@ def record_night(
             "order by task_id",
             (dag_id, run_id),
         ).fetchall()
+        first_start = conn.execute(
+            "select min(started_at) from ops.run_log where dag_id = %s and run_id = %s", (dag_id, run_id)
+        ).fetchone()[0]
+        # `airflow dags test` (and some backfills) give the run a start date at its logical date; the first task's
+        # start is the wall-clock start of the night's work either way
+        if first_start is not None and (started_at is None or first_start > started_at):
+            started_at = first_start
         figures = night_figures(conn, run_id, business_date)
         stage_seconds = {task: round(float(s), 3) if s is not None else None for task, s in stages}
         duration = round((ended_at - started_at).total_seconds(), 3) if started_at and ended_at else None
