@@ -3,6 +3,8 @@
 
 The nightly proactive-CRM run for one business day (the store-local date on which the data interval starts).
 
+0. **ensure_roles**: the database roles `crm_pipeline`, `crm_bi`, `crm_outbound` and their grants (idempotent;
+   README "Privacy").
 1. **ingest**: one mapped task per landing source loads every new or changed partition up to the business day
    into `raw` (one transaction per file, rejected rows kept in `raw.<source>_rejected`, every file in
    `raw.load_audit`). A missed night is caught up by the next run; re-running a day changes nothing.
@@ -25,6 +27,8 @@ The nightly proactive-CRM run for one business day (the store-local date on whic
    (`config/contact_policy.yml`) into `actions.decisions`; gate 3 on the selected actions
    (`expectations/actions.py`, fails without retries); then the e-mail, SMS and call-centre tables and outbox files
    are published in one transaction (`proactive_crm/actions/CONTRACT.md`). A failed gate publishes nothing.
+7. **apply_retention**: raw web events, rejected rows, decisions and outbox folders older than their retention
+   (`retention:` in the pipeline configuration) are deleted; counts in `ops.retention_runs`.
 
 Every gate records each expectation in `quality.validation_results`; severities are set in the `quality:`
 section of the pipeline configuration.
@@ -72,6 +76,12 @@ def _run_date():
     tags=["crm", "nightly"],
 )
 def crm_nightly():
+    @task
+    def ensure_roles() -> dict:
+        from proactive_crm.privacy.commands import ensure_roles_task
+
+        return ensure_roles_task()
+
     @task(retries=0)  # a bad file needs a fixed delivery, not a retry; other sources still load
     def ingest(source_name: str) -> dict:
         from proactive_crm.nightly import ingest
@@ -130,8 +140,15 @@ def crm_nightly():
 
         return publish_actions(_run_date())
 
+    @task
+    def apply_retention() -> dict:
+        from proactive_crm.privacy.commands import retention_task
+
+        return retention_task(_run_date())
+
     (
-        ingest.expand(source_name=list(SOURCES))
+        ensure_roles()
+        >> ingest.expand(source_name=list(SOURCES))
         >> build_staging()
         >> build_warehouse()
         >> warehouse_gate()
@@ -139,6 +156,7 @@ def crm_nightly():
         >> decide_actions()
         >> actions_gate()
         >> publish_actions()
+        >> apply_retention()
     )
 
 
