@@ -14,6 +14,7 @@ import pytest
 
 from proactive_crm import nightly
 from proactive_crm.config import Settings
+from proactive_crm.privacy.masking import mask_contact
 from tests.conftest import write_partition
 
 DAY = "2026-10-30"
@@ -64,3 +65,9 @@ def test_a_rejected_customer_row_is_kept_restricted_and_quoted_nowhere(
     assert any("birth_date" in q for (q,) in quality)  # the gate did see the bad birth date ...
     for text in messages + [q for (q,) in quality]:
         assert not any(s in text for s in secrets), text  # ... and quotes none of the values
+
+
+def test_the_preview_masks_contact_addresses() -> None:
+    assert mask_contact("greta.geheim@example.de") == "g***@example.de"
+    assert mask_contact("+4917612399999") == "+49********999"
+    assert SECRET_PHONE not in mask_contact(SECRET_PHONE) and mask_contact(None) == "-"
