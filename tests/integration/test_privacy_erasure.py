@@ -88,7 +88,7 @@ def erased(empty_warehouse: str, tmp_path_factory: pytest.TempPathFactory):
             header = next(reader)
             for record in reader:
                 profiles.setdefault(record[0], (path, record))
-    night(END, "night_before")
+    before_erase = night(END, "night_before")
     # The victim: a customer with contact details, completed orders in the KPI window and web events under their id.
     with psycopg.connect(empty_warehouse) as conn:
         candidates = conn.execute(
@@ -138,6 +138,7 @@ def erased(empty_warehouse: str, tmp_path_factory: pytest.TempPathFactory):
     return {
         "url": empty_warehouse, "root": root, "victim": victim, "needles": [victim, email, phone],
         "names": (first_name, last_name), "erase_output": command.stdout + command.stderr, "log": after_erase,
+        "log_before": before_erase,
         "kpi_before": kpi_before, "victim_orders": victim_orders, "others_before": others_before,
         "customers_before": customers_before, "redelivered": str(redelivered.relative_to(landing)),
         "order_ids": order_ids,
@@ -169,6 +170,12 @@ def test_no_file_or_log_of_the_run_holds_them(erased: dict) -> None:
     files = _file_hits(root / "outbox", needles) + _file_hits(root / "state", needles)
     files += _file_hits(root / "models", needles) if (root / "models").exists() else []
     assert files == [], files
+
+
+def test_task_logs_print_no_contact_details_of_anyone(erased: dict) -> None:
+    for log in (erased["log_before"], erased["log"]):
+        assert re.search(r"[A-Za-z0-9._%+-]{2,}@[A-Za-z0-9-]+\.[A-Za-z]{2,}", log) is None  # masked: a***@example.de
+        assert re.search(r"\+[1-9][0-9]{7,14}\b", log) is None  # masked: +49********999
 
 
 def test_the_loader_dropped_them_from_the_redelivered_files(erased: dict) -> None:
