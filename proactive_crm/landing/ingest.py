@@ -11,6 +11,9 @@ recorded as failed with its reason (its earlier load, if any, stays); the source
 source then fails with every failed file named. A file that fails again unchanged on a later night (same checksum,
 same fate) is recorded and logged as still failing, without failing that night again: the night it first failed
 was red, and the warehouse goes on building on what loaded until the file is re-delivered.
+
+Rows of customers on the erasure list (``proactive_crm.privacy``) are dropped before validation, inside the file's
+own transaction, and counted as ``rows_erased``: read = loaded + rejected + erased.
 """
 
 from __future__ import annotations
