@@ -45,7 +45,10 @@ class Dropped:
 
 
 def _hits(values: pa.ChunkedArray | pa.Array, hashes: set[str], extra: set[str] = frozenset()) -> np.ndarray:
-    found = [v for v in pc.unique(values).to_pylist() if v is not None and (v in extra or key_hash(v) in hashes)]
+    if hashes:  # hash each distinct value once
+        found = [v for v in pc.unique(values).to_pylist() if v is not None and (v in extra or key_hash(v) in hashes)]
+    else:  # nothing of this kind listed yet: only the identifiers this file tied to an erased customer
+        found = sorted(extra)
     if not found:
         return np.zeros(len(values), dtype=bool)
     return pc.fill_null(pc.is_in(values, value_set=pa.array(found, pa.string())), False).to_numpy(zero_copy_only=False)
