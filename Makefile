@@ -43,7 +43,7 @@ test: lint
 # managed services run). Default: this machine's server on 127.0.0.1:5432 with trust authentication; the tests
 # create and drop a database of their own there.
 PG15_URL ?= postgresql://postgres@127.0.0.1:5432/postgres
-PG15_TESTS ?= tests/integration tests/expectations tests/proactive_crm/landing tests/proactive_crm/actions
+PG15_TESTS ?= tests/integration tests/expectations tests/proactive_crm/landing tests/proactive_crm/actions tests/proactive_crm/privacy
 test-pg15: $(STAMP)
 	CRM_WAREHOUSE_URL=$(PG15_URL) $(BIN)/python -m pytest $(PG15_TESTS) $(PYTEST_ARGS)
 

@@ -3,11 +3,14 @@
 
 The nightly proactive-CRM run for one business day (the store-local date on which the data interval starts).
 
+0. **ensure_roles**: the database roles `crm_pipeline`, `crm_bi`, `crm_outbound` and their grants (idempotent;
+   README "Privacy").
 1. **ingest**: one mapped task per landing source loads every new or changed partition up to the business day
    into `raw` (one transaction per file, rejected rows kept in `raw.<source>_rejected`, every file in
    `raw.load_audit`). A missed night is caught up by the next run; re-running a day changes nothing.
    Each task first runs the **landing quality gate** on those partitions (Great Expectations, suites in
-   `expectations/landing.py`): a critical failure fails the task before anything of that source loads.
+   `expectations/landing.py`): a critical finding refuses the files it points at. One file, one fate: a refused or
+   unreadable file is recorded as failed, the source's other files load, and the task then fails naming each file.
 2. **build_staging**: `dbt build` of the staging layer (typed, de-duplicated views and their tests); per-model
    timings go to the task log and `ops.dbt_node_runs`.
 3. **build_warehouse**: `dbt build` of everything after staging for the business day: intermediate models
@@ -25,7 +28,9 @@ The nightly proactive-CRM run for one business day (the store-local date on whic
    (`config/contact_policy.yml`) into `actions.decisions`; gate 3 on the selected actions
    (`expectations/actions.py`, fails without retries); then the e-mail, SMS and call-centre tables and outbox files
    are published in one transaction (`proactive_crm/actions/CONTRACT.md`). A failed gate publishes nothing.
-7. **dbt_docs** -> **nightly_report**: dbt docs (lineage from the landing sources to the outbound tables, with the
+7. **apply_retention**: raw web events, rejected rows, decisions and outbox folders older than their retention
+   (`retention:` in the pipeline configuration) are deleted; counts in `ops.retention_runs`.
+8. **dbt_docs** -> **nightly_report**: dbt docs (lineage from the landing sources to the outbound tables, with the
    exposures) into `CRM_STATE_DIR/dbt_docs/`, then the night's self-contained HTML report
    (`CRM_STATE_DIR/reports/crm_nightly_<day>.html`, `proactive_crm/nightly_report/`).
 
@@ -75,7 +80,13 @@ def _run_date():
     **DAG_CALLBACKS,  # the night's summary row in ops.night_summary
     tags=["crm", "nightly"],
 )
-def crm_nightly():
+def crm_nightly():  # noqa: C901 - one nested function per task (13 tasks), no branching of its own
+    @task
+    def ensure_roles() -> dict:
+        from proactive_crm.privacy.commands import ensure_roles_task
+
+        return ensure_roles_task()
+
     @task(pool=warehouse_pool())  # dbt builds and bulk loads share the warehouse's pool
     def ingest(source_name: str) -> dict:
         from proactive_crm.airflow_tasks import fail_without_retry
@@ -140,6 +151,12 @@ def crm_nightly():
         return publish_actions(_run_date())
 
     @task
+    def apply_retention() -> dict:
+        from proactive_crm.privacy.commands import retention_task
+
+        return retention_task(_run_date())
+
+    @task
     def dbt_docs() -> str:
         from proactive_crm.nightly_report.docs import generate_docs
 
@@ -152,7 +169,8 @@ def crm_nightly():
         return str(write_report(_run_date()))
 
     (
-        ingest.expand(source_name=list(SOURCES))
+        ensure_roles()
+        >> ingest.expand(source_name=list(SOURCES))
         >> build_staging()
         >> build_warehouse()
         >> warehouse_gate()
@@ -160,6 +178,7 @@ def crm_nightly():
         >> decide_actions()
         >> actions_gate()
         >> publish_actions()
+        >> apply_retention()
         >> dbt_docs()
         >> nightly_report()
     )

@@ -23,6 +23,7 @@ from great_expectations.data_context import AbstractDataContext
 from expectations.gates import configure_checkpoint, configure_suite, configure_validation, with_severity
 from expectations.severity import CheckConfig, QualityConfig
 from proactive_crm.landing.contract import Column, Source
+from proactive_crm.landing.raw_tables import rejected_relation
 from proactive_crm.landing.validate import INT_RE, NUMERIC_RE
 
 GATE = "landing"
@@ -97,7 +98,7 @@ def _file_expectations(source: Source, config: QualityConfig) -> list[gxe.Expect
         gxe.ExpectColumnValuesToBeNull,
         malformed,
         {"target": name, "column": None, "hint": f"records that cannot be split into fields (quoting, field "
-         f"count, broken JSON) go to raw.{name}_rejected with their line; many mean a broken export: re-deliver"},
+         f"count, broken JSON) go to {rejected_relation(name)} with their line; many mean a broken export: re-deliver"},
         column="_malformed_reason",
         **NOT_FILE,
     )
@@ -128,7 +129,7 @@ def _column_expectations(
     if column.required:
         expectations += with_severity(
             gxe.ExpectColumnValuesToNotBeNull, check("required_values"),
-            {**meta, "hint": f"rows without {column.name} are rejected into raw.{name}_rejected; "
+            {**meta, "hint": f"rows without {column.name} are rejected into {rejected_relation(name)}; "
              f"the export must fill {column.name} in every row"},
             column=column.name, **RECORD,
         )
@@ -136,7 +137,7 @@ def _column_expectations(
         expectations += with_severity(
             gxe.ExpectColumnValuesToMatchRegex, check("types"),
             {**meta, "hint": f"{column.name} must be {TYPE_WORDS[column.type]}; rows that are not are "
-             f"rejected into raw.{name}_rejected"},
+             f"rejected into {rejected_relation(name)}"},
             column=column.name, regex=TYPE_PATTERNS[column.type],
         )
     if column.allowed is not None:
@@ -156,7 +157,7 @@ def _column_expectations(
         expectations += with_severity(
             gxe.ExpectColumnValuesToBeBetween, check("ranges"),
             {**meta, "hint": f"{column.name} must be {allowed} (contract); rows outside are rejected into "
-             f"raw.{name}_rejected"},
+             f"{rejected_relation(name)}"},
             column=number_column(column.name), **{k: v for k, v in bounds.items() if v is not None},
         )
     if column.decimals is not None:
@@ -174,7 +175,7 @@ def _column_expectations(
         expectations += with_severity(
             gxe.ExpectColumnValuesToBeBetween, future,
             {**meta, "hint": f"{column.name} lies after {latest:%Y-%m-%d %H:%M} UTC, the end of the business "
-             f"day plus {tolerance:g} h; the loader rejects such rows into raw.{name}_rejected: check the "
+             f"day plus {tolerance:g} h; the loader rejects such rows into {rejected_relation(name)}: check the "
              "exporting system's clock and time zone (timestamps without an offset are read in store_time_zone)"},
             column=utc_column(column.name), max_value=latest,
         )

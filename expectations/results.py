@@ -15,6 +15,8 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
+from proactive_crm.landing.contract import PERSONAL_COLUMNS
+
 MAX_EXAMPLES = 5
 
 
@@ -116,6 +118,8 @@ def _examples(result: dict[str, Any], column: str | None) -> list[Any]:
         examples = []
         for entry in indexed[:MAX_EXAMPLES]:
             value = entry.get(column) if column else {k: v for k, v in entry.items() if not k.startswith("_")}
+            if column in PERSONAL_COLUMNS:  # the file and line find the row; the value stays out of the results
+                value = "(value withheld: personal data)"
             where = entry.get("_file")
             line = entry.get("_line")
             # the pipeline's own messages (missing columns, unreadable file, malformed record) read as text
@@ -128,6 +132,8 @@ def _examples(result: dict[str, Any], column: str | None) -> list[Any]:
             else:
                 examples.append(jsonable(entry))
         return examples
+    if column in PERSONAL_COLUMNS:
+        return []
     return [jsonable(v) for v in (result.get("partial_unexpected_list") or [])[:MAX_EXAMPLES]]
 
 

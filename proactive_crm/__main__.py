@@ -5,6 +5,12 @@ python -m proactive_crm dbt <dbt args>          run dbt against the configured w
 python -m proactive_crm summary                 row accounting of everything loaded so far
 python -m proactive_crm mf <mf args>            MetricFlow on the semantic layer (e.g. mf query --metrics revenue
                                                 --group-by metric_time__month)
+python -m proactive_crm erase --customer-id ID [--customer-id ID ...] [--file IDS.txt]
+                                                erase customers everywhere and keep them out of later loads
+python -m proactive_crm roles                   create / update the database roles and their grants (idempotent)
+python -m proactive_crm retention [--run-date D]
+                                                delete raw web events, rejected rows, decisions, outbox files older
+                                                than the configured retention
 """
 
 from __future__ import annotations
@@ -47,6 +53,10 @@ def main(argv: list[str]) -> int:
         with connect() as conn:
             print(format_load_summary(conn))
         return 0
+    if command in ("erase", "roles", "retention"):
+        from proactive_crm.privacy.commands import run_command
+
+        return run_command(command, rest, settings)
     print(__doc__, file=sys.stderr)
     return 2
 

@@ -27,6 +27,7 @@ from proactive_crm.actions.report import format_top_actions
 from proactive_crm.config import PROJECT_ROOT, Settings, load_settings
 from proactive_crm.kpi_report import format_headline_kpis, format_monthly_trend
 from proactive_crm.local_airflow import dags_test
+from proactive_crm.privacy.retention import format_retention_summary
 from proactive_crm.quality.store import format_gate_summary
 from proactive_crm.report import count_landing_rows, format_load_summary, top_rejection_reasons
 from proactive_crm.warehouse import connect, ensure_database, recreate_database, warehouse_url
@@ -302,6 +303,7 @@ def main(argv: list[str] | None = None) -> int:
             "Proactive actions: the top actions per channel and why (outbox files under CRM_STATE_DIR/outbox)",
             lambda c: format_top_actions(c, run_date),
         )
+        _section(conn, "Retention (README: Privacy)", lambda c: format_retention_summary(c, run_date))
 
     print(f"\nnightly run: {run_seconds:.0f} s; demo total: {time.perf_counter() - started:.0f} s")
     _own_data_hint(args, embedded)

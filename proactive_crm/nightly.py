@@ -54,6 +54,7 @@ def ingest(source_name: str, run_date: date, run_id: str | None = None) -> dict[
         "rows_read": result.rows_read,
         "rows_loaded": result.rows_loaded,
         "rows_rejected": result.rows_rejected,
+        "rows_erased": result.rows_erased,
         "quality_warnings": len(gate.failed_warning) if gate else 0,
     }
 

@@ -10,6 +10,7 @@ import psycopg
 
 from proactive_crm.landing.contract import SOURCES
 from proactive_crm.landing.discovery import discover
+from proactive_crm.landing.raw_tables import rejected_relation
 
 
 def count_landing_rows(landing_dir: Path, up_to: date) -> dict[str, int]:
@@ -28,7 +29,8 @@ def count_landing_rows(landing_dir: Path, up_to: date) -> dict[str, int]:
 
 
 def load_accounting(conn: psycopg.Connection) -> list[tuple]:
-    """Per source, over the current (not superseded) loads: files, rows read, loaded, rejected, failed files."""
+    """Per source, over the current (not superseded) loads: files, rows read, loaded, rejected, erased (rows of
+    customers on the erasure list), failed files."""
     return conn.execute(
         """
         select
@@ -37,6 +39,7 @@ def load_accounting(conn: psycopg.Connection) -> list[tuple]:
             coalesce(sum(rows_read) filter (where status = 'loaded'), 0) as rows_read,
             coalesce(sum(rows_loaded) filter (where status = 'loaded'), 0) as rows_loaded,
             coalesce(sum(rows_rejected) filter (where status = 'loaded'), 0) as rows_rejected,
+            coalesce(sum(rows_erased) filter (where status = 'loaded'), 0) as rows_erased,
             count(*) filter (where status = 'failed') as files_failed
         from raw.load_audit
         where superseded_by is null
@@ -48,7 +51,9 @@ def load_accounting(conn: psycopg.Connection) -> list[tuple]:
 
 def top_rejection_reasons(conn: psycopg.Connection, limit: int = 5) -> list[tuple[str, str, int]]:
     parts = [
-        f"select '{s}' as source, split_part(reason, ' (found', 1) as reason from raw.{s}_rejected" for s in SOURCES
+        f"select '{s}' as source, split_part(split_part(reason, ' (found', 1), ' (value withheld', 1) as reason "
+        f"from {rejected_relation(s)}"
+        for s in SOURCES
     ]
     return conn.execute(
         f"select source, reason, count(*) from ({' union all '.join(parts)}) r "
@@ -73,14 +78,16 @@ def format_load_summary(conn: psycopg.Connection, landing_counts: dict[str, int]
     if conn.execute("select to_regclass('raw.load_audit')").fetchone()[0] is None:
         return "nothing has been loaded into this warehouse yet (no raw.load_audit): did the ingest tasks run?"
     rows = load_accounting(conn)
-    header = f"{'source':<17}{'in files':>11}{'read':>11}{'loaded':>11}{'rejected':>10}{'files':>7}  check"
+    header = f"{'source':<17}{'in files':>11}{'read':>11}{'loaded':>11}{'rejected':>10}{'erased':>8}{'files':>7}  check"
     lines = [header, "-" * len(header)]
-    for source, files, read, loaded, rejected, failed in rows:
+    for source, files, read, loaded, rejected, erased, failed in rows:
         expected = (landing_counts or {}).get(source)
-        ok = read == loaded + rejected and (expected is None or expected == read) and not failed
+        ok = read == loaded + rejected + erased and (expected is None or expected == read) and not failed
         check = "ok" if ok else "MISMATCH"
         if failed:
             check += f" ({failed} file(s) failed)"
         shown = f"{expected:,}" if expected is not None else "-"
-        lines.append(f"{source:<17}{shown:>11}{read:>11,}{loaded:>11,}{rejected:>10,}{files:>7}  {check}")
+        lines.append(
+            f"{source:<17}{shown:>11}{read:>11,}{loaded:>11,}{rejected:>10,}{erased:>8,}{files:>7}  {check}"
+        )
     return "\n".join(lines)

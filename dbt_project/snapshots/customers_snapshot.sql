@@ -1,7 +1,9 @@
 {#
     Every version of every customer profile (SCD type 2), valid from the updated_at the source system wrote
-    (as a UTC timestamp without time zone, the type of dbt's snapshot columns): consent and contact changes are kept. Versions delivered between two nightly runs collapse into the
-    latest one; the raw layer keeps every delivered version if an exact replay is ever needed.
+    (as a UTC timestamp without time zone, the type of dbt's snapshot columns): consent and region changes are
+    kept. Contact details are not: a history of someone's addresses is personal data nothing here needs, and it
+    would outlive an erasure request. Versions delivered between two nightly runs collapse into the latest one;
+    the raw layer keeps every delivered version if an exact replay is ever needed.
 #}
 {% snapshot customers_snapshot %}
 
@@ -18,11 +20,6 @@ select
     signup_at,
     has_email_consent,
     has_sms_consent,
-    email,
-    phone,
-    first_name,
-    last_name,
-    birth_date,
     city,
     country_code,
     time_zone,

@@ -80,6 +80,10 @@ class DecisionSummary:
                 "selected_by_channel": self.selected_by_channel, "ranking": self.ranking, "notes": self.notes}
 
 
+# Contact details live apart from the customer dimension (README "Privacy"); only this query joins them.
+CONTACTS = "restricted.dim_customer_contacts"
+
+
 def frame_query(policy: Policy, responses_available: bool) -> str:
     max_cool_down = max((a.cool_down_days for a in policy.action_types.values()), default=0)
     suppress = ", ".join("'" + s + "'" for s in policy.suppress_channel_on) or "''"
@@ -109,7 +113,7 @@ def frame_query(policy: Policy, responses_available: bool) -> str:
     suppressions as ({suppressions})
     select c.customer_id, c.action_type, c.trigger_code, c.trigger_detail, c.trigger_date,
         c.base_value::float8 as base_value, array_to_string(c.product_ids, ',') as product_ids,
-        c.model_reason, c.model_version, d.email, d.phone, d.first_name, d.has_email_consent, d.has_sms_consent,
+        c.model_reason, c.model_version, p.email, p.phone, p.first_name, d.has_email_consent, d.has_sms_consent,
         d.time_zone, d.preferred_contact_hour, d.rfm_segment as segment, d.pareto_class, d.days_since_last_order,
         d.count_orders, d.total_revenue::float8 as total_revenue, v.value_90d::float8 as value_90d, v.churn_risk,
         v.churn_reason, v.value_reason, v.next_purchase_reason, v.churn_version, v.value_version,
@@ -117,6 +121,7 @@ def frame_query(policy: Policy, responses_available: bool) -> str:
         {", ".join(f"s.suppressed_{ch}" for ch in policy.channels)}
     from {triggers.CANDIDATES} as c
     inner join core.dim_customers as d on c.customer_id = d.customer_id
+    left join {CONTACTS} as p on c.customer_id = p.customer_id
     inner join {triggers.VALUES} as v on c.customer_id = v.customer_id
     left join history as h on c.customer_id = h.customer_id
     left join same_type as t on c.customer_id = t.customer_id and c.action_type = t.action_type

@@ -9,6 +9,7 @@ import psycopg
 
 from proactive_crm.actions import contract
 from proactive_crm.actions.store import table_exists
+from proactive_crm.privacy.masking import mask_contact
 
 CHANNEL_TITLES = {"email": "E-mail", "sms": "SMS", "call_center": "Call centre"}
 
@@ -49,7 +50,9 @@ def format_decision_counts(conn: psycopg.Connection, run_date: date) -> list[str
 
 
 def format_top_actions(conn: psycopg.Connection, run_date: date, per_channel: int = 5) -> str:
-    """The published batch of ``run_date``: counts, the top actions per channel with their reasons, suppressions."""
+    """The published batch of ``run_date``: counts, the top actions per channel with their reasons, suppressions.
+
+    Contact addresses are masked: the preview is printed to terminals and logs (README "Privacy")."""
     if not table_exists(conn, "actions.decisions"):
         return "no actions decided yet (actions.decisions does not exist)"
     published = conn.execute(
@@ -74,7 +77,8 @@ def format_top_actions(conn: psycopg.Connection, run_date: date, per_channel: in
         lines.append(f"\n{CHANNEL_TITLES[channel]}: top {len(top)}")
         for rank, customer, action_type, score, address, send_local, reason in top:
             lines.append(
-                f"  #{rank:<3} {customer}  {action_type:<22} {float(score):>9.2f}  {address}  send {send_local}"
+                f"  #{rank:<3} {customer}  {action_type:<22} {float(score):>9.2f}  {mask_contact(address)}  "
+                f"send {send_local}"
             )
             lines += textwrap.wrap(reason, width=112, initial_indent="        why: ", subsequent_indent="             ")
     return "\n".join(lines)

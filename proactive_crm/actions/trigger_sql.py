@@ -328,6 +328,7 @@ with dates as (
     select customer_id, 'birthday' as trigger_code, 1 as date_rank, 'birthday on ' || %(as_of)s::date as detail,
         average_order_value
     from core.dim_customers
+    inner join restricted.dim_customer_contacts using (customer_id)
     where %(birthdays)s and birth_date is not null and count_orders > 0 and {_SAME_DAY.format(day='birth_date')}
     union all
     select customer_id, 'first_order_anniversary', 2,

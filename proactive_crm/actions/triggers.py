@@ -177,7 +177,7 @@ TRIGGERS: dict[str, Trigger] = {
         Trigger("win_back", CORE, WIN_BACK),
         Trigger("cross_sell", (*CORE, "core.fct_order_lines", "core.dim_products"), CROSS_SELL),
         Trigger("vip_recognition", (*CORE, "core.fct_orders"), VIP_RECOGNITION),
-        Trigger("special_date", CORE, SPECIAL_DATE),
+        Trigger("special_date", (*CORE, "restricted.dim_customer_contacts"), SPECIAL_DATE),
         Trigger("feedback_request", (*CORE, "core.fct_orders", "core.fct_reviews", "core.fct_order_lines"),
                 FEEDBACK_REQUEST),
     )

@@ -37,6 +37,8 @@ class Column:
     description: str = ""
     # money amounts the marts report in cents: more decimals load exactly, and the landing gate counts them
     decimals: int | None = None
+    # contact details and other data that identify a person: never shown in a rejection reason or a gate example
+    personal: bool = False
 
 
 @dataclass(frozen=True)
@@ -104,11 +106,11 @@ SOURCES: dict[str, Source] = {
                 Column("consent_email", "bool", description="Marketing e-mail consent as of updated_at."),
                 Column("consent_sms", "bool", description="Marketing SMS consent as of updated_at."),
                 Column("updated_at", "timestamp", description="When this version of the record was written."),
-                Column("email", "text", required=False),
-                Column("phone", "text", required=False, description="E.164, e.g. +4915112345678."),
-                Column("first_name", "text", required=False),
-                Column("last_name", "text", required=False),
-                Column("birth_date", "date", required=False),
+                Column("email", "text", required=False, personal=True),
+                Column("phone", "text", required=False, description="E.164, e.g. +4915112345678.", personal=True),
+                Column("first_name", "text", required=False, personal=True),
+                Column("last_name", "text", required=False, personal=True),
+                Column("birth_date", "date", required=False, personal=True),
                 Column("city", "text", required=False),
                 Column("country", "text", required=False, description="ISO 3166-1 alpha-2."),
                 Column(
@@ -232,3 +234,8 @@ SOURCES: dict[str, Source] = {
         ),
     )
 }
+
+
+# Columns whose values identify a person (contact details): kept only in raw.customers, the restricted schema and
+# the published outbound tables; never in a rejection reason, a quality example or a log line.
+PERSONAL_COLUMNS: frozenset[str] = frozenset(c.name for s in SOURCES.values() for c in s.columns if c.personal)

@@ -11,6 +11,9 @@ recorded as failed with its reason (its earlier load, if any, stays); the source
 source then fails with every failed file named. A file that fails again unchanged on a later night (same checksum,
 same fate) is recorded and logged as still failing, without failing that night again: the night it first failed
 was red, and the warehouse goes on building on what loaded until the file is re-delivered.
+
+Rows of customers on the erasure list (``proactive_crm.privacy``) are dropped before validation, inside the file's
+own transaction, and counted as ``rows_erased``: read = loaded + rejected + erased.
 """
 
 from __future__ import annotations
@@ -36,8 +39,11 @@ from proactive_crm.config import Settings
 from proactive_crm.landing.contract import SOURCES, Source
 from proactive_crm.landing.discovery import LandingFile, checksum, discover
 from proactive_crm.landing.parse import ParsedFile, UnreadableFileError, parse_file
-from proactive_crm.landing.raw_tables import ensure_raw_schema, rejected_table
+from proactive_crm.landing.raw_tables import ensure_raw_schema, rejected_relation, rejected_schema, rejected_table
 from proactive_crm.landing.validate import validate
+from proactive_crm.privacy.erasure_list import ErasedKeys, read_erased_keys
+from proactive_crm.privacy.landing_filter import Dropped, drop_erased, drop_erased_rejections
+from proactive_crm.privacy.raw_purge import forget_linked
 
 log = logging.getLogger(__name__)
 
@@ -54,6 +60,7 @@ class FileResult:
     rows_read: int = 0
     rows_loaded: int = 0
     rows_rejected: int = 0
+    rows_erased: int = 0
     error: str | None = None
     checksum: str | None = None
 
@@ -78,12 +85,16 @@ class SourceResult:
     def rows_rejected(self) -> int:
         return sum(f.rows_rejected for f in self.files)
 
+    @property
+    def rows_erased(self) -> int:
+        return sum(f.rows_erased for f in self.files)
+
     def summary(self) -> str:
         still = f", {self.count('still_failing')} still failing" if self.count("still_failing") else ""
         return (
             f"{self.source}: {self.count('loaded')} file(s) loaded, {self.count('unchanged')} unchanged, "
             f"{self.count('failed')} failed{still}; rows read {self.rows_read:,}, loaded {self.rows_loaded:,}, "
-            f"rejected {self.rows_rejected:,}"
+            f"rejected {self.rows_rejected:,}" + (f", erased {self.rows_erased:,}" if self.rows_erased else "")
         )
 
 
@@ -166,11 +177,16 @@ def _stream_rows(
     lineage: dict[str, object],
     settings: Settings,
     latest: dict[str, datetime] | None = None,
+    erased: tuple[ErasedKeys, Dropped] | None = None,
 ) -> tuple[int, list[tuple[int, str, str]]]:
-    """Validate the parsed rows batch by batch and COPY each batch's good rows; return (loaded, rejected)."""
+    """Validate the parsed rows batch by batch and COPY each batch's good rows; return (loaded, rejected).
+
+    Rows of people on the erasure list are dropped first and counted in ``erased``'s ``Dropped``.
+    """
     sent_lines: list[np.ndarray] = []  # the file line of every row sent, to name it if PostgreSQL refuses one
+    erased = erased or (ErasedKeys(), Dropped())
     try:
-        return _stream_batches(cur, source, parsed, lineage, settings, latest, sent_lines)
+        return _stream_batches(cur, source, parsed, lineage, settings, latest, sent_lines, erased)
     except (psycopg.DataError, psycopg.IntegrityError) as exc:
         lines = np.concatenate(sent_lines).tolist() if sent_lines else []
         raise _copy_refusal(exc, str(lineage["_source_file"]), lines, f"raw.{source.name}") from exc
@@ -184,14 +200,17 @@ def _stream_batches(
     settings: Settings,
     latest: dict[str, datetime] | None,
     sent_lines: list[np.ndarray],
+    erased: tuple[ErasedKeys, Dropped],
 ) -> tuple[int, list[tuple[int, str, str]]]:
     loaded = 0
-    rejected = list(parsed.rejected)
+    keys, dropped = erased
+    rejected = drop_erased_rejections(list(parsed.rejected), keys, dropped)
     options = pa_csv.WriteOptions(include_header=False, quoting_style="needed")
     with ExitStack() as stack:
         copy = None  # opened with the first batch that has rows, so a file of rejects sends no COPY
         for start in range(0, parsed.table.num_rows, COPY_BATCH_ROWS):
             batch = parsed.slice(start, min(start + COPY_BATCH_ROWS, parsed.table.num_rows))
+            batch = drop_erased(batch, source.name, keys, dropped)
             checked = validate(batch, source, settings.store_time_zone, settings.value_mappings, latest)
             rejected.extend(checked.rejected)
             if checked.rows.num_rows == 0:
@@ -220,7 +239,7 @@ def _copy_rejected(cur: psycopg.Cursor, source: Source, lineage: dict, rejected:
         return
     statement = sql.SQL(
         "copy {} (_load_id, _source_file, _partition_date, _line_number, raw_record, reason) from stdin"
-    ).format(sql.Identifier("raw", rejected_table(source)))
+    ).format(sql.Identifier(rejected_schema(source), rejected_table(source)))
     with cur.copy(statement) as copy:
         for line, raw, reason in rejected:
             copy.write_row(
@@ -267,9 +286,9 @@ def _replace_previous_load(cur: psycopg.Cursor, source: Source, relative: str, l
     ]
     if not previous:
         return
-    for table in (source.name, rejected_table(source)):
+    for schema, table in (("raw", source.name), (rejected_schema(source), rejected_table(source))):
         cur.execute(
-            sql.SQL("delete from {} where _load_id = any(%s)").format(sql.Identifier("raw", table)), (previous,)
+            sql.SQL("delete from {} where _load_id = any(%s)").format(sql.Identifier(schema, table)), (previous,)
         )
     cur.execute("update raw.load_audit set superseded_by = %s where load_id = any(%s)", (load_id, previous))
 
@@ -337,22 +356,26 @@ def _load_parsed(
         cur.execute("set local timezone = 'UTC'")  # timestamps are COPY'd as UTC wall-clock times
         _replace_previous_load(cur, source, relative, load_id)
         lineage = {"_source_file": relative, "_partition_date": file.partition_date, "_load_id": load_id}
-        loaded, rejected = _stream_rows(cur, source, parsed, lineage, settings, latest)
-        if parsed.rows_read != loaded + len(rejected):  # the accounting invariant; raising rolls the file back
+        keys, dropped = read_erased_keys(cur), Dropped()
+        loaded, rejected = _stream_rows(cur, source, parsed, lineage, settings, latest, (keys, dropped))
+        if parsed.rows_read != loaded + len(rejected) + dropped.rows:  # the invariant; raising rolls the file back
             raise AssertionError(
-                f"{relative}: read {parsed.rows_read} rows but loaded {loaded} + rejected {len(rejected)}"
+                f"{relative}: read {parsed.rows_read} rows but loaded {loaded} + rejected {len(rejected)} "
+                f"+ erased {dropped.rows}"
             )
+        if dropped.linked:  # an erased customer's new orders / visitor ids: their lines and events go too
+            forget_linked(cur, dropped.linked)
         try:
             _copy_rejected(cur, source, lineage, rejected)
         except (psycopg.DataError, psycopg.IntegrityError) as exc:
             lines = [line for line, _, _ in rejected]
-            raise _copy_refusal(exc, relative, lines, f"raw.{rejected_table(source)}") from exc
+            raise _copy_refusal(exc, relative, lines, rejected_relation(source)) from exc
         cur.execute(
-            "update raw.load_audit set rows_loaded = %s, rows_rejected = %s, finished_at = now(), load_seconds = %s "
-            "where load_id = %s",
-            (loaded, len(rejected), time.perf_counter() - t1, load_id),
+            "update raw.load_audit set rows_loaded = %s, rows_rejected = %s, rows_erased = %s, finished_at = now(), "
+            "load_seconds = %s where load_id = %s",
+            (loaded, len(rejected), dropped.rows, time.perf_counter() - t1, load_id),
         )
-    return FileResult(relative, file.partition_date, "loaded", parsed.rows_read, loaded, len(rejected))
+    return FileResult(relative, file.partition_date, "loaded", parsed.rows_read, loaded, len(rejected), dropped.rows)
 
 
 def ingest_source(

@@ -2,8 +2,10 @@
 
 ``raw.<source>`` holds the typed contract columns plus lineage (source file, partition date, line number, load
 id) and ``_extra``, a JSON object of any columns the contract does not know (kept, not refused).
-``raw.<source>_rejected`` keeps every row that failed with its raw text and reason; ``raw.load_audit`` records
-every file load. New contract columns are added in place, so an upgrade never needs a rebuild.
+``raw.<source>_rejected`` keeps every row that failed with its raw text and reason (the customers' in
+``restricted.customers_rejected``: their raw text holds contact details); ``raw.load_audit`` records every file
+load, and ``rows_erased`` counts the rows dropped because their customer asked to be erased
+(``proactive_crm.privacy``). New contract columns are added in place, so an upgrade never needs a rebuild.
 """
 
 from __future__ import annotations
@@ -33,6 +35,7 @@ create table if not exists raw.load_audit (
     rows_read integer,
     rows_loaded integer,
     rows_rejected integer,
+    rows_erased integer not null default 0,
     status text not null check (status in ('loaded', 'failed')),
     error text,
     superseded_by bigint,
@@ -43,7 +46,7 @@ create table if not exists raw.load_audit (
 );
 create index if not exists load_audit_file_idx on raw.load_audit (source_file, load_id);
 comment on table raw.load_audit is
-    'One row per landing file load attempt. Invariant: rows_read = rows_loaded + rows_rejected. '
+    'One row per landing file load attempt. Invariant: rows_read = rows_loaded + rows_rejected + rows_erased. '
     'superseded_by points at the load that replaced this one when the file was re-delivered.';
 """
 
@@ -51,8 +54,23 @@ comment on table raw.load_audit is
 DDL_LOCK_KEY = 7_263_114
 
 
+# Sources whose rejected rows' raw text identifies a person: kept in the restricted schema with the contacts.
+RESTRICTED_REJECTS = frozenset({"customers"})
+
+
 def rejected_table(source: Source) -> str:
     return f"{source.name}_rejected"
+
+
+def rejected_schema(source: Source | str) -> str:
+    name = source if isinstance(source, str) else source.name
+    return "restricted" if name in RESTRICTED_REJECTS else "raw"
+
+
+def rejected_relation(source: Source | str) -> str:
+    """Schema-qualified name of a source's rejected rows, e.g. ``raw.orders_rejected``."""
+    name = source if isinstance(source, str) else source.name
+    return f"{rejected_schema(name)}.{name}_rejected"
 
 
 def _widen_numeric_columns(conn: psycopg.Connection, source: Source) -> None:
@@ -79,7 +97,9 @@ def ensure_raw_schema(conn: psycopg.Connection, sources: list[Source] | None = N
     with conn.transaction():
         conn.execute("select pg_advisory_xact_lock(%s)", (DDL_LOCK_KEY,))
         conn.execute("create schema if not exists raw")
+        conn.execute("create schema if not exists restricted")
         conn.execute(AUDIT_DDL)
+        conn.execute("alter table raw.load_audit add column if not exists rows_erased integer not null default 0")
         for source in sources:
             table = sql.Identifier("raw", source.name)
             definitions = [(c.name, PG_TYPES[c.type]) for c in source.columns] + list(LINEAGE_COLUMNS.items())
@@ -110,5 +130,5 @@ def ensure_raw_schema(conn: psycopg.Connection, sources: list[Source] | None = N
                     "create table if not exists {} (_load_id bigint not null, _source_file text not null, "
                     "_partition_date date not null, _line_number integer not null, raw_record text, "
                     "reason text not null)"
-                ).format(sql.Identifier("raw", rejected_table(source)))
+                ).format(sql.Identifier(rejected_schema(source), rejected_table(source)))
             )

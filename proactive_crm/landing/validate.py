@@ -221,7 +221,9 @@ def validate(
     for fault, values, column in faults:
         for i in np.nonzero(fault.mask)[0]:
             reason = fault.reason
-            if column is not None and not reason.startswith("missing required value"):
+            if column is not None and column.personal:
+                reason += " (value withheld: personal data)"
+            elif column is not None and not reason.startswith("missing required value"):
                 reason += f" (found '{str(values[int(i)].as_py())[:60]}')"
                 if column.allowed is not None:
                     reason += f"; map other values with value_mappings['{source.name}.{column.name}'] in the config"

@@ -29,6 +29,8 @@ from proactive_crm.landing.contract import SOURCES, Source
 from proactive_crm.landing.discovery import LandingFile, checksum, discover
 from proactive_crm.landing.parse import ParsedFile, UnreadableFileError, parse_file
 from proactive_crm.landing.validate import NUMERIC_RE, parse_timestamps  # the loader's own readings
+from proactive_crm.privacy.erasure_list import ErasedKeys, read_erased_keys
+from proactive_crm.privacy.landing_filter import Dropped, drop_erased, drop_erased_rejections
 from proactive_crm.quality.gate import GateOutcome, QualityGateError, docs_root, finish_gate
 
 log = logging.getLogger(__name__)
@@ -162,9 +164,11 @@ class FilePart:
 
 
 def _partition_tables(
-    files: list[LandingFile], source: Source, settings: Settings, partition_date: date
+    files: list[LandingFile], source: Source, settings: Settings, partition_date: date, erased: ErasedKeys
 ) -> tuple[list[FilePart], int]:
-    """Each file of one partition as a FilePart, and the rows read in the partition."""
+    """Each file of one partition as a FilePart, and the rows read in the partition.
+
+    Rows of erased customers are not validated (the loader drops them): no finding may quote them."""
     relaxed = _relaxed(source)
     parts: list[FilePart] = []
     rows_read = 0
@@ -187,6 +191,9 @@ def _partition_tables(
         summary["_missing_required_columns"] = missing
         summary["_rows_read"] = parsed.rows_read
         rows_read += parsed.rows_read
+        dropped = Dropped()
+        parsed.rejected = drop_erased_rejections(parsed.rejected, erased, dropped)
+        parsed = drop_erased(parsed, source.name, erased, dropped)
         parts.append(FilePart(str(where["_file"]), _record_table(parsed, source, settings, where), summary))
     return parts, rows_read
 
@@ -203,6 +210,7 @@ def _batches(
     config: QualityConfig,
     history: dict[date, int],
     volumes: list[PartitionVolume],
+    erased: ErasedKeys,
 ) -> Iterator[tuple[pd.DataFrame, list[FilePart]]]:
     """Frames of whole partitions, each up to ``batch_max_rows`` rows, with the files they hold; the volume of each
     partition is judged against the partitions before it, including new ones earlier in this run (a catch-up run)."""
@@ -211,7 +219,7 @@ def _batches(
     schema = batch_schema(source)
     parts: list[FilePart] = []
     for partition_date, files in partitions.items():
-        partition_parts, rows_read = _partition_tables(files, source, settings, partition_date)
+        partition_parts, rows_read = _partition_tables(files, source, settings, partition_date, erased)
         earlier = _trailing(history, partition_date, int(volume["trailing_partitions"]))
         median = statistics.median(earlier) if earlier else None
         # a handful of rows a day varies by more than the ratios allow: judge volumes once they mean something
@@ -315,7 +323,9 @@ def run_landing_gate(
     results = []
     refused: dict[str, str] = {}
     min_rows = int(config.option(GATE, "critical_min_rows"))
-    for frame, parts in _batches(changed, source, settings, config, history, volumes):
+    with conn.transaction():  # the loader needs the connection idle afterwards
+        erased = read_erased_keys(conn)
+    for frame, parts in _batches(changed, source, settings, config, history, volumes, erased):
         result = checkpoint.run(batch_parameters={"dataframe": frame}, run_id=run_identifier(run_date))
         findings = findings_from_checkpoint(GATE, result)
         results.append(findings)

@@ -77,7 +77,7 @@ def test_a_critical_warehouse_failure_fails_the_run_without_retries(qconn, wareh
     ensure_metadata_db(env)
     command = [
         str(AIRFLOW), "dags", "test", "crm_nightly", trigger_time(RUN, settings).isoformat(),
-        "--mark-success-pattern", r"^(ingest|build_staging|build_warehouse)$",
+        "--mark-success-pattern", r"^(ensure_roles|ingest|build_staging|build_warehouse)$",
     ]
     completed = subprocess.run(command, env=env, capture_output=True, text=True, timeout=600, check=False)
     output = completed.stdout + completed.stderr
@@ -87,7 +87,8 @@ def test_a_critical_warehouse_failure_fails_the_run_without_retries(qconn, wareh
     assert "kpi.kpi_customers_daily: kpi_rates" in output and "observed 7 of 7 rows (100.00%), e.g. 1.3" in output
     states = _task_states(Path(env["AIRFLOW_HOME"]) / "airflow.db")
     assert states["warehouse_gate"] == ("failed", 1)
-    after = {t for t in states if t not in {"ingest", "build_staging", "build_warehouse", "warehouse_gate"}}
+    before = {"ensure_roles", "ingest", "build_staging", "build_warehouse", "warehouse_gate"}
+    after = {t for t in states if t not in before}
     assert "publish_actions" in after  # nothing downstream ran, publishing included: yesterday's actions stay
     assert {t: states[t][0] for t in after} == {t: "upstream_failed" for t in after}
     assert ("kpi_rates", "repeat_rate", "critical") in failed(qconn, "warehouse")

@@ -19,6 +19,7 @@ import pytest
 from proactive_crm.config import Settings, load_settings
 from proactive_crm.landing.contract import SOURCES
 from proactive_crm.landing.discovery import discover
+from proactive_crm.landing.raw_tables import rejected_relation
 from proactive_crm.local_airflow import dags_test
 from proactive_crm.report import count_landing_rows
 
@@ -97,7 +98,7 @@ def test_missed_nights_are_caught_up_and_every_row_is_accounted_for(nightly, war
         assert read == in_files[source] == ok + rejected, source
 
     with psycopg.connect(warehouse) as conn:
-        union = " union all ".join(f"select _source_file, _line_number from raw.{s}_rejected" for s in SOURCES)
+        union = " union all ".join(f"select _source_file, _line_number from {rejected_relation(s)}" for s in SOURCES)
         rejected_rows = set(conn.execute(union).fetchall())
         late_partitions = conn.execute(
             "select count(*) from raw.load_audit where partition_date > %s", (first_day,)

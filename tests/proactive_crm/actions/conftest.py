@@ -91,15 +91,19 @@ def candidates(*rows: dict[str, Any]) -> pd.DataFrame:
 def db(warehouse: str) -> Iterator[psycopg.Connection]:
     """The test database with the schemas the actions step touches emptied."""
     with psycopg.connect(warehouse, autocommit=True) as conn:
-        for schema in ("core", "intermediate", "staging", "ml", "actions", "quality"):
+        for schema in ("core", "restricted", "intermediate", "staging", "ml", "actions", "quality"):
             conn.execute(f"drop schema if exists {schema} cascade")
         yield conn
 
 
 DIM_CUSTOMERS = """
 create schema if not exists core;
+create schema if not exists restricted;
+create table restricted.dim_customer_contacts (
+    customer_id text primary key, first_name text, email text, phone text, birth_date date
+);
 create table core.dim_customers (
-    customer_id text primary key, first_name text, email text, phone text, birth_date date, time_zone text,
+    customer_id text primary key, time_zone text,
     has_email_consent boolean, has_sms_consent boolean, first_order_date date, last_order_date date,
     count_orders bigint, total_revenue numeric(14, 2), average_order_value numeric(14, 2),
     days_since_last_order integer, avg_days_between_purchases double precision, rfm_segment text,
@@ -129,15 +133,22 @@ CUSTOMER_DEFAULTS: dict[str, Any] = {
 }
 
 
+CONTACT_COLUMNS = ("first_name", "email", "phone", "birth_date")
+
+
 def create_customers(conn: psycopg.Connection, rows: list[dict[str, Any]]) -> None:
-    """core.dim_customers with just the columns the actions step reads (no other mart exists: the sparse case)."""
+    """core.dim_customers and restricted.dim_customer_contacts with just the columns the actions step reads (no
+    other mart exists: the sparse case)."""
     conn.execute(DIM_CUSTOMERS)
-    columns = ["customer_id", *CUSTOMER_DEFAULTS]
-    with conn.cursor() as cur:
-        cur.executemany(
-            f"insert into core.dim_customers ({', '.join(columns)}) values ({', '.join(['%s'] * len(columns))})",
-            [tuple({**CUSTOMER_DEFAULTS, **row}[c] for c in columns) for row in rows],
-        )
+    for table, columns in (
+        ("restricted.dim_customer_contacts", ["customer_id", *CONTACT_COLUMNS]),
+        ("core.dim_customers", ["customer_id", *(c for c in CUSTOMER_DEFAULTS if c not in CONTACT_COLUMNS)]),
+    ):
+        with conn.cursor() as cur:
+            cur.executemany(
+                f"insert into {table} ({', '.join(columns)}) values ({', '.join(['%s'] * len(columns))})",
+                [tuple({**CUSTOMER_DEFAULTS, **row}[c] for c in columns) for row in rows],
+            )
 
 
 def customer(i: int, **changes: Any) -> dict[str, Any]:

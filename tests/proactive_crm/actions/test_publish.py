@@ -140,6 +140,7 @@ def test_the_report_shows_the_top_actions_and_the_suppressions(decided, tmp_path
     text = format_top_actions(decided, RUN_DATE)
     assert "E-mail: top" in text and "why: " in text and "#1 " in text
     assert "suppressed, " in text or "selected" in text
+    assert "@example.de" in text and "kunde" not in text  # addresses masked (k***@...), never printed whole
 
 
 def test_contract_document_is_in_step_with_the_code() -> None:

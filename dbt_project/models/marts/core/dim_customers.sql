@@ -1,7 +1,8 @@
 {#
     The single customer view as of the end of run_date (UTC). Orders, reviews and web activity count up to and
-    including run_date; the profile (contact details, consent) is the latest delivered version, so a consent
-    withdrawal is honoured even when an earlier day is re-run. Standing (RFM, Pareto, loyalty, lifecycle) comes
+    including run_date; the profile (consent, region) is the latest delivered version, so a consent withdrawal is
+    honoured even when an earlier day is re-run. Contact details (names, e-mail, phone, birth date) are not here:
+    they live in restricted.dim_customer_contacts, which only the action publishing step joins; BI reads this table. Standing (RFM, Pareto, loyalty, lifecycle) comes
     from int_customer_states_as_of at as_of_date = run_date + 1.
 #}
 with
@@ -212,11 +213,16 @@ final as (
 
     select
         customers.customer_id,
-        customers.first_name,
-        customers.last_name,
-        customers.email,
-        customers.phone,
-        customers.birth_date,
+        {# An age band, not the birth date: enough to group by, too coarse to identify anyone. #}
+        case
+            when customers.birth_date is null then 'unknown'
+            when {{ dbt.datediff('customers.birth_date', run_date(), 'day') }} < 25 * 365.25 then 'under 25'
+            when {{ dbt.datediff('customers.birth_date', run_date(), 'day') }} < 35 * 365.25 then '25-34'
+            when {{ dbt.datediff('customers.birth_date', run_date(), 'day') }} < 45 * 365.25 then '35-44'
+            when {{ dbt.datediff('customers.birth_date', run_date(), 'day') }} < 55 * 365.25 then '45-54'
+            when {{ dbt.datediff('customers.birth_date', run_date(), 'day') }} < 65 * 365.25 then '55-64'
+            else '65 and over'
+        end as age_band,
         customers.city,
         customers.country_code,
         coalesce(customers.time_zone, '{{ var("store_time_zone") }}') as time_zone,
