@@ -141,8 +141,11 @@ def _check_column(
         )
         return typed, [unparsed, ancient, *_future_fault(column, typed, latest)]
     if column.type == "date":
-        parsed = pc.strptime(pc.utf8_trim_whitespace(values), format="%Y-%m-%d", unit="s", error_is_null=True)
-        typed = pc.cast(parsed, pa.date32())
+        text = pc.utf8_trim_whitespace(values)
+        parsed = pc.strptime(text, format="%Y-%m-%d", unit="s", error_is_null=True)
+        # Arrow rolls impossible days over (1984-02-31 reads as 1984-03-02): a date must read back as written
+        exact = pc.equal(pc.strftime(parsed, format="%Y-%m-%d"), text)
+        typed = pc.if_else(pc.fill_null(exact, False), pc.cast(parsed, pa.date32()), pa.scalar(None, pa.date32()))
         return typed, [Fault(present & ~_mask(pc.is_valid(typed)), f"{column.name} is not a YYYY-MM-DD date")]
     raise ValueError(f"unknown contract type {column.type!r} for {column.name}")
 

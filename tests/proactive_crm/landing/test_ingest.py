@@ -211,3 +211,21 @@ def test_audit_invariant_holds_for_every_load(conn, landing, settings: Settings)
     ).fetchone()
     assert loaded == conn.execute("select count(*) from raw.orders").fetchone()[0] == 1
     assert rejected_rows == conn.execute("select count(*) from raw.orders_rejected").fetchone()[0] == 2
+
+
+def test_an_impossible_date_is_rejected_not_rolled_over(conn, landing, settings: Settings):
+    """Arrow's strptime reads 1984-02-31 as 1984-03-02; a date must read back exactly as the export wrote it."""
+    write_partition(
+        landing,
+        "customers",
+        "2026-10-01",
+        "customer_id,signup_at,consent_email,consent_sms,updated_at,birth_date\n"
+        "C1,2026-10-01T08:00:00Z,true,false,2026-10-01T08:00:00Z,1984-02-29\n"
+        "C2,2026-10-01T08:00:00Z,true,false,2026-10-01T08:00:00Z,1984-02-31\n"
+        "C3,2026-10-01T08:00:00Z,true,false,2026-10-01T08:00:00Z,1985-02-29\n",
+    )
+
+    result = ingest_source(conn, "customers", date(2026, 10, 1), settings)
+
+    assert (result.rows_loaded, result.rows_rejected) == (1, 2)
+    assert conn.execute("select customer_id, birth_date::text from raw.customers").fetchall() == [("C1", "1984-02-29")]
