@@ -182,8 +182,9 @@ def _landing(conn: psycopg.Connection) -> Section:
     section = Section(
         "landing",
         "Rejected at landing",
-        intro="Rows loaded and rejected per source over the current loads; every rejected row is kept in "
-        "raw.<source>_rejected with its file, line and reason.",
+        intro="Rows loaded, rejected and erased per source over the current loads; every rejected row is kept in "
+        "raw.<source>_rejected (customers: restricted.customers_rejected) with its file, line and reason; a failed "
+        "file is kept out whole and named in raw.load_audit.",
     )
     if not loads:
         section.empty = "Nothing loaded yet (no raw.load_audit)."
@@ -191,10 +192,10 @@ def _landing(conn: psycopg.Connection) -> Section:
     section.charts.append(("Rows per source", charts.landing(loads)))
     section.tables.append(
         Table(
-            ["source", "files", "read", "loaded", "rejected", "failed files"],
+            ["source", "files", "read", "loaded", "rejected", "erased", "failed files"],
             [
                 [r["source"], f"{r['files_loaded']:,}", f"{r['rows_read']:,}", f"{r['rows_loaded']:,}",
-                 f"{r['rows_rejected']:,}", f"{r['files_failed']:,}"]
+                 f"{r['rows_rejected']:,}", f"{r['rows_erased']:,}", f"{r['files_failed']:,}"]
                 for r in loads
             ],
         )

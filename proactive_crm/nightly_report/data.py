@@ -277,7 +277,7 @@ def landing_accounting(conn: psycopg.Connection) -> tuple[list[dict[str, Any]], 
             reasons = top_rejection_reasons(conn, limit=10)
     except psycopg.errors.UndefinedTable:
         return [], []
-    names = ("source", "files_loaded", "rows_read", "rows_loaded", "rows_rejected", "files_failed")
+    names = ("source", "files_loaded", "rows_read", "rows_loaded", "rows_rejected", "rows_erased", "files_failed")
     return (
         [dict(zip(names, row, strict=True)) for row in loads],
         [{"source": s, "reason": r, "count_rows": n} for s, r, n in reasons],
