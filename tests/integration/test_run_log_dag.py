@@ -20,8 +20,8 @@ from proactive_crm.report import count_landing_rows
 pytestmark = pytest.mark.integration
 
 END = date(2026, 10, 31)
-TASKS = {"ingest", "build_staging", "build_warehouse", "warehouse_gate", "score_customers", "decide_actions",
-         "actions_gate", "publish_actions"}
+TASKS = {"ensure_roles", "ingest", "build_staging", "build_warehouse", "warehouse_gate", "score_customers",
+         "decide_actions", "actions_gate", "publish_actions", "apply_retention", "dbt_docs", "nightly_report"}
 
 
 @pytest.fixture(scope="module")
