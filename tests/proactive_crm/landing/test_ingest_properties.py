@@ -85,7 +85,11 @@ def loader_conn(warehouse: str, conn: psycopg.Connection):
         yield connection
 
 
-@hypothesis_settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+# derandomize: the same 60 examples on every run, so CI never turns red on a draw it has not seen before (drop
+# it locally to explore further)
+@hypothesis_settings(
+    max_examples=60, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 @given(data=FILES, compressed=st.booleans())
 def test_every_file_is_refused_or_loaded_and_every_row_read_is_loaded_or_rejected(
     loader_conn: psycopg.Connection, landing: Path, settings: Settings, data: bytes, compressed: bool
