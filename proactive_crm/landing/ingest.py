@@ -24,7 +24,7 @@ import re
 import time
 from contextlib import ExitStack
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import numpy as np
@@ -40,7 +40,7 @@ from proactive_crm.landing.contract import SOURCES, Source
 from proactive_crm.landing.discovery import LandingFile, checksum, discover
 from proactive_crm.landing.parse import ParsedFile, UnreadableFileError, parse_file
 from proactive_crm.landing.raw_tables import ensure_raw_schema, rejected_relation, rejected_schema, rejected_table
-from proactive_crm.landing.validate import validate
+from proactive_crm.landing.validate import business_day_end, validate
 from proactive_crm.privacy.erasure_list import ErasedKeys, read_erased_keys
 from proactive_crm.privacy.landing_filter import Dropped, drop_erased, drop_erased_rejections
 from proactive_crm.privacy.raw_purge import forget_linked
@@ -116,12 +116,8 @@ def _audit_state(conn: psycopg.Connection, source: Source) -> tuple[dict[str, st
 def latest_timestamps(source: Source, run_date: date, settings: Settings) -> dict[str, datetime]:
     """Per timestamp column, the latest instant a row may carry: the end of the business day in the store's time
     zone plus the column's ``future_timestamps.tolerance_hours`` (the landing gate's own setting, default 24)."""
-    from datetime import time as clock
-    from datetime import timedelta
-    from zoneinfo import ZoneInfo
-
     config = QualityConfig.from_settings(settings)
-    day_end = datetime.combine(run_date + timedelta(days=1), clock(0), tzinfo=ZoneInfo(settings.store_time_zone))
+    day_end = business_day_end(run_date, settings.store_time_zone)
     latest: dict[str, datetime] = {}
     for column in source.columns:
         if column.type != "timestamp":
@@ -129,7 +125,7 @@ def latest_timestamps(source: Source, run_date: date, settings: Settings) -> dic
         check = config.check("landing", "future_timestamps", source.name, column.name)
         if check.enabled:  # severity off: timestamps after the business day load
             tolerance = timedelta(hours=float(check.params.get("tolerance_hours", 24)))
-            latest[column.name] = (day_end + tolerance).astimezone(UTC)
+            latest[column.name] = day_end + tolerance
     return latest
 
 

@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
 
 import numpy as np
 import pandas as pd
@@ -96,6 +97,13 @@ def _number_faults(column: Column, text: pa.Array, present: np.ndarray) -> list[
     )
     faults.append(Fault(outside, f"{column.name} must be {kind} {bounds}"))
     return faults
+
+
+def business_day_end(run_date: date, store_tz: str) -> datetime:
+    """The end of the business day in the store's time zone, in UTC: the loader and the landing gate both measure
+    timestamps after the business day from here (each column adds its ``future_timestamps`` tolerance)."""
+    end = datetime.combine(run_date + timedelta(days=1), time(0), tzinfo=ZoneInfo(store_tz))
+    return end.astimezone(UTC)
 
 
 def _future_fault(column: Column, typed: pa.Array, latest: datetime | None) -> list[Fault]:

@@ -13,9 +13,8 @@ import dataclasses
 import logging
 import statistics
 from collections.abc import Iterator
-from datetime import date, datetime, time, timedelta
+from datetime import date
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import pandas as pd
 import psycopg
@@ -28,7 +27,7 @@ from proactive_crm.config import Settings
 from proactive_crm.landing.contract import SOURCES, Source
 from proactive_crm.landing.discovery import LandingFile, checksum, discover
 from proactive_crm.landing.parse import ParsedFile, UnreadableFileError, parse_file
-from proactive_crm.landing.validate import NUMERIC_RE, parse_timestamps  # the loader's own readings
+from proactive_crm.landing.validate import NUMERIC_RE, business_day_end, parse_timestamps  # the loader's readings
 from proactive_crm.privacy.erasure_list import ErasedKeys, read_erased_keys
 from proactive_crm.privacy.landing_filter import Dropped, drop_erased, drop_erased_rejections
 from proactive_crm.quality.gate import GateOutcome, QualityGateError, docs_root, finish_gate
@@ -278,12 +277,6 @@ def _volume_note(findings: list[Finding], volumes: list[PartitionVolume], volume
             finding.observed = "; ".join(bad[:5])
 
 
-def business_day_end(run_date: date, settings: Settings) -> pd.Timestamp:
-    """End of the business day in the store's time zone, in UTC; each timestamp column adds its tolerance."""
-    end = datetime.combine(run_date + timedelta(days=1), time(0), tzinfo=ZoneInfo(settings.store_time_zone))
-    return pd.Timestamp(end).tz_convert("UTC")
-
-
 def run_landing_gate(
     conn: psycopg.Connection,
     source_name: str,
@@ -318,7 +311,9 @@ def run_landing_gate(
 
     root = docs_root(settings)
     context = new_context(root, GATE, source.name)
-    checkpoint = configure_landing_gate(context, source, config, business_day_end(run_date, settings))
+    checkpoint = configure_landing_gate(
+        context, source, config, pd.Timestamp(business_day_end(run_date, settings.store_time_zone))
+    )
     volumes: list[PartitionVolume] = []
     results = []
     refused: dict[str, str] = {}
