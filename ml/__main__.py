@@ -53,13 +53,14 @@ def _run_date(conn, cfg: MLConfig, given: date | None) -> date:
 
 
 def _train(cfg: MLConfig, models: list[str], run_date: date | None) -> int:
-    from ml.pipeline import train_and_evaluate
+    from ml.pipeline import recording_failure, train_and_evaluate
     from proactive_crm.warehouse import connect
 
     with connect() as conn:
         day = _run_date(conn, cfg, run_date)
         for model in models:
-            print(train_and_evaluate(conn, cfg, model, day).summary(), flush=True)
+            with recording_failure(cfg, model, day):
+                print(train_and_evaluate(conn, cfg, model, day).summary(), flush=True)
     return 0
 
 
