@@ -119,6 +119,8 @@ def _status(cfg: MLConfig) -> int:
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    from psycopg.errors import UndefinedTable
+
     from ml.features import FeatureMismatch
     from ml.registry import RegistryError
     from ml.split import InsufficientHistory
@@ -128,6 +130,24 @@ def main(argv: list[str] | None = None) -> int:
     except (RegistryError, FeatureMismatch, InsufficientHistory) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    except UndefinedTable as exc:
+        print(f"error: {_missing_marts(exc)}", file=sys.stderr)
+        return 2
+
+
+def _missing_marts(exc: Exception) -> str:
+    """The usual cause is the wrong warehouse: the demo gives each own-data landing folder a database of its own."""
+    from urllib.parse import urlparse
+
+    from proactive_crm.warehouse import warehouse_url
+
+    database = urlparse(warehouse_url()).path.lstrip("/") or "(default)"
+    return (
+        f"{str(exc).splitlines()[0]} in database {database}. Build the marts with the nightly run first "
+        "(make demo, or airflow dags test crm_nightly); after `python -m proactive_crm.demo --landing DIR` load "
+        "that dataset's database and model registry first: "
+        'eval "$(python -m proactive_crm.demo --landing DIR [--config FILE] --print-env)"'
+    )
 
 
 def _dispatch(args: argparse.Namespace, cfg: MLConfig) -> int:
