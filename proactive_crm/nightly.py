@@ -7,7 +7,6 @@ import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import date, datetime
-from zoneinfo import ZoneInfo
 
 from psycopg import sql
 
@@ -16,6 +15,7 @@ from proactive_crm.config import Settings, load_settings
 from proactive_crm.landing.contract import SOURCES
 from proactive_crm.landing.ingest import SourceResult, ingest_source
 from proactive_crm.landing.raw_tables import ensure_raw_schema
+from proactive_crm.store_calendar import local_date
 from proactive_crm.warehouse import connect, warehouse_url
 
 log = logging.getLogger(__name__)
@@ -30,7 +30,7 @@ def business_date(data_interval_start: datetime, settings: Settings) -> date:
 
     The 02:00 run on the 2nd covers the interval that starts 02:00 on the 1st, so it loads partitions up to the 1st.
     """
-    return data_interval_start.astimezone(ZoneInfo(settings.store_time_zone)).date()
+    return local_date(data_interval_start, settings.store_time_zone)
 
 
 def ingest(source_name: str, run_date: date, run_id: str | None = None) -> dict[str, object]:
