@@ -11,9 +11,11 @@ PostgreSQL's ``timestamp at time zone`` does.
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, time, timedelta
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
-import pandas as pd
+if TYPE_CHECKING:  # pandas only when a Series is converted: the DAG callbacks import this module at parse time
+    import pandas as pd
 
 # The nightly DAG's schedule: 02:00 store time on the day after the business day it processes.
 NIGHTLY_START = time(2, 0)
@@ -28,6 +30,8 @@ def local_date(instant: datetime, store_time_zone: str) -> date:
 
 def local_dates(instants: pd.Series, store_time_zone: str) -> pd.Series:
     """Store-local calendar dates (``datetime.date``) of a Series of instants (parsed as UTC when naive strings)."""
+    import pandas as pd
+
     utc = pd.to_datetime(instants, utc=True)
     return utc.dt.tz_convert(store_time_zone).dt.date
 
