@@ -38,7 +38,7 @@ CATEGORY_NUMERIC = (
 
 
 def category_days_cte(cfg: MLConfig, sample: int | None = None) -> sql.Composable:
-    """One row per customer, consumable category and UTC day with a completed order line in it."""
+    """One row per customer, consumable category and store-local day with a completed order line in it."""
     return sql.SQL(
         """category_days as (
             select l.customer_id, l.category, l.ordered_date,

@@ -111,7 +111,7 @@ def sample_filter(column: str, sample: int | None) -> sql.Composable:
 
 
 def purchase_days_cte(cfg: MLConfig, sample: int | None = None) -> sql.Composable:
-    """One row per customer and UTC day with a completed order (BTYD counts purchase days, not orders)."""
+    """One row per customer and store-local day with a completed order (BTYD counts purchase days, not orders)."""
     return sql.SQL(
         """purchase_days as (
             select customer_id, ordered_date, count(*) as n_orders, sum(total_amount)::float8 as amount

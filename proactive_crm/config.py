@@ -38,6 +38,9 @@ class Settings:
     # The DAGs' start_date: Airflow runs no task for a business day before it (and reports success), so it sits
     # far back by default; set it only to forbid runs before a date.
     history_start_date: date = date(1970, 1, 1)
+    # What a night does when store_time_zone differs from the zone the warehouse was built with
+    # (proactive_crm/warehouse_calendar.py): "rebuild" (full refresh, logged) or "refuse" (the night fails).
+    on_store_time_zone_change: str = "rebuild"
 
     @property
     def tz(self) -> ZoneInfo:
@@ -89,6 +92,12 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
     if not isinstance(history_start, date):
         raise ConfigError(f"{config_path}: history_start_date must be a date YYYY-MM-DD, found {history_start!r}")
 
+    on_zone_change = str(raw.get("on_store_time_zone_change", Settings.on_store_time_zone_change))
+    if on_zone_change not in ("rebuild", "refuse"):
+        raise ConfigError(
+            f"{config_path}: on_store_time_zone_change must be rebuild or refuse, found {on_zone_change!r}"
+        )
+
     return Settings(
         landing_dir=_resolve(env.get("CRM_LANDING_DIR", "data/landing")),
         state_dir=_resolve(env.get("CRM_STATE_DIR", ".crm")),
@@ -98,4 +107,5 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         value_mappings={k: {str(a): str(b) for a, b in v.items()} for k, v in mappings.items()},
         raw=raw,
         history_start_date=history_start,
+        on_store_time_zone_change=on_zone_change,
     )

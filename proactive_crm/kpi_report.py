@@ -53,7 +53,7 @@ def format_headline_kpis(conn: psycopg.Connection, run_date: date, currency: str
      rated, rated_m, retention, retention_m, complaints, complaints_m, repurchase, repurchase_m, pareto, pareto_m,
      active, at_risk, lapsed) = row
     lines = [
-        f"Headline KPIs for {run_date} (UTC day; month to date in brackets; definitions: kpi marts docs)",
+        f"Headline KPIs for {run_date} (store-local day; month to date in brackets; definitions: kpi marts docs)",
         f"  active customers      {_count(customers):>12}   ({_count(customers_m)})",
         f"  revenue               {_money(revenue, currency):>12}   ({_money(revenue_m, currency)})",
         f"  completed orders      {_count(orders):>12}   ({_count(orders_m)})",

@@ -9,11 +9,11 @@ import os
 import subprocess
 import sys
 from collections.abc import Callable
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
 from proactive_crm.config import PROJECT_ROOT, ConfigError, Settings
+from proactive_crm.store_calendar import nightly_start
 
 AIRFLOW = Path(sys.executable).with_name("airflow")
 
@@ -51,7 +51,7 @@ def ensure_metadata_db(env: dict[str, str]) -> None:
 
 def trigger_time(run_date: date, settings: Settings) -> datetime:
     """When the nightly run for ``run_date`` starts: 02:00 store time on the following day."""
-    return datetime.combine(run_date + timedelta(days=1), time(2, 0), tzinfo=ZoneInfo(settings.store_time_zone))
+    return nightly_start(run_date, settings.store_time_zone)
 
 
 def dags_test(

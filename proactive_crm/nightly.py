@@ -7,8 +7,8 @@ import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import date, datetime
-from zoneinfo import ZoneInfo
 
+import psycopg
 from psycopg import sql
 
 from proactive_crm.actions.store import ensure_actions_schema
@@ -16,6 +16,7 @@ from proactive_crm.config import Settings, load_settings
 from proactive_crm.landing.contract import SOURCES
 from proactive_crm.landing.ingest import SourceResult, ingest_source
 from proactive_crm.landing.raw_tables import ensure_raw_schema
+from proactive_crm.store_calendar import local_date
 from proactive_crm.warehouse import connect, warehouse_url
 
 log = logging.getLogger(__name__)
@@ -30,7 +31,7 @@ def business_date(data_interval_start: datetime, settings: Settings) -> date:
 
     The 02:00 run on the 2nd covers the interval that starts 02:00 on the 1st, so it loads partitions up to the 1st.
     """
-    return data_interval_start.astimezone(ZoneInfo(settings.store_time_zone)).date()
+    return local_date(data_interval_start, settings.store_time_zone)
 
 
 def ingest(source_name: str, run_date: date, run_id: str | None = None) -> dict[str, object]:
@@ -84,6 +85,8 @@ def build_layer(selector: str, run_date: date) -> dict[str, object]:
         ensure_raw_schema(conn, list(SOURCES.values()))
         ensure_actions_schema(conn)  # the actions effectiveness mart reads the decisions from the first night on
         results = build(selector, url, settings, run_date, conn)
+        if WAREHOUSE_SELECTOR in selector.split():
+            _record_zone(conn, settings)
     return {
         "selector": selector,
         "nodes": len(results),
@@ -97,13 +100,32 @@ def build_warehouse(run_date: date, full_refresh: bool = False) -> dict[str, obj
     A night skips dbt's unit tests, as dbt recommends for production runs: they check the SQL logic on fixtures,
     which changes only with the code, and run in CI (tests/integration/test_warehouse_kpis.py) and in every full
     refresh. The data tests run every night.
+
+    When pipeline.yml's store_time_zone differs from the zone the warehouse was built with, the night rebuilds every
+    incremental model or refuses, as ``on_store_time_zone_change`` says (proactive_crm/warehouse_calendar.py).
     """
+    from proactive_crm.warehouse_calendar import needs_full_refresh
+
+    settings = load_settings()
     selector = WAREHOUSE_SELECTOR
+    with connect(warehouse_url(settings)) as conn:
+        full_refresh = needs_full_refresh(conn, settings) or full_refresh
+        conn.commit()
     analyze_raw()
     if full_refresh:
-        return _build_full_refresh(selector, run_date)
-    with _environment(DBT_EXCLUDE_RESOURCE_TYPES="unit_test"):
-        return build_layer(selector, run_date)
+        summary = _build_full_refresh(selector, run_date)
+    else:
+        with _environment(DBT_EXCLUDE_RESOURCE_TYPES="unit_test"):
+            summary = build_layer(selector, run_date)
+    return {**summary, "full_refresh": full_refresh}
+
+
+def _record_zone(conn: psycopg.Connection, settings: Settings) -> None:
+    """After a successful build of the incremental models: the zone their days are in."""
+    from proactive_crm.warehouse_calendar import record_zone
+
+    record_zone(conn, settings.store_time_zone)
+    conn.commit()
 
 
 @contextmanager
@@ -151,4 +173,6 @@ def _build_full_refresh(selector: str, run_date: date) -> dict[str, object]:
     if code != 0 or failed:
         details = "\n".join(f"- {r.unique_id}: {r.status}: {(r.message or '').strip()[:500]}" for r in failed)
         raise DbtError(f"dbt build --select {selector} --full-refresh failed (exit {code}):\n{details}")
+    with connect(url) as conn:
+        _record_zone(conn, settings)
     return {"selector": selector, "nodes": len(results), "seconds": round(sum(r.execution_seconds for r in results), 2)}

@@ -1,17 +1,38 @@
 {#
-    Dates in this project are UTC calendar dates of UTC timestamps, whatever the session time zone of the
-    warehouse connection: a plain cast of a timestamptz to date would use the session's zone.
+    One definition of "day" for the whole pipeline: the store-local calendar of var('store_time_zone') (pipeline.yml's
+    store_time_zone, passed by the pipeline). Timestamps stay UTC in storage; every date, day window, month and
+    as-of boundary is a calendar date in the store's zone, so the KPI marts agree with the retailer's own books.
+    A daylight-saving day lasts 23 or 25 hours and is still one day. proactive_crm/store_calendar.py is the same
+    definition for Python.
 #}
-{% macro utc_date(timestamp_column) -%}
-    {{ return(adapter.dispatch('utc_date')(timestamp_column)) }}
+{% macro store_local_date(timestamp_column) -%}
+    {{ return(adapter.dispatch('store_local_date')(timestamp_column)) }}
 {%- endmacro %}
 
-{% macro default__utc_date(timestamp_column) -%}
-    cast({{ timestamp_column }} as date)
+{% macro default__store_local_date(timestamp_column) -%}
+    cast(convert_timezone('UTC', '{{ var("store_time_zone") }}', {{ timestamp_column }}) as date)
 {%- endmacro %}
 
-{% macro postgres__utc_date(timestamp_column) -%}
-    cast(({{ timestamp_column }} at time zone 'UTC') as date)
+{% macro postgres__store_local_date(timestamp_column) -%}
+    cast(({{ timestamp_column }} at time zone '{{ var("store_time_zone") }}') as date)
+{%- endmacro %}
+
+
+{#
+    The instant (timestamp with time zone) a store-local date starts: local midnight, or the first local time of
+    the day when a daylight-saving change skips midnight (PostgreSQL reads a skipped wall-clock time with the
+    offset before the change, as Python's zoneinfo does with fold=0).
+#}
+{% macro store_day_start(date_column) -%}
+    {{ return(adapter.dispatch('store_day_start')(date_column)) }}
+{%- endmacro %}
+
+{% macro default__store_day_start(date_column) -%}
+    convert_timezone('{{ var("store_time_zone") }}', 'UTC', cast({{ date_column }} as {{ dbt.type_timestamp() }}))
+{%- endmacro %}
+
+{% macro postgres__store_day_start(date_column) -%}
+    (cast({{ date_column }} as timestamp) at time zone '{{ var("store_time_zone") }}')
 {%- endmacro %}
 
 
@@ -29,27 +50,13 @@
 {%- endmacro %}
 
 
-{# The business day the run processes, and the first instant after it (UTC). #}
+{# The business day the run processes: a store-local date. #}
 {% macro run_date() -%}
     cast('{{ var("run_date") }}' as date)
 {%- endmacro %}
 
 {% macro date_literal(iso_date) -%}
     cast('{{ iso_date }}' as date)
-{%- endmacro %}
-
-
-{# The instant a UTC date starts, as a timestamp with time zone. #}
-{% macro utc_midnight(date_column) -%}
-    {{ return(adapter.dispatch('utc_midnight')(date_column)) }}
-{%- endmacro %}
-
-{% macro default__utc_midnight(date_column) -%}
-    cast({{ date_column }} as {{ dbt.type_timestamp() }})
-{%- endmacro %}
-
-{% macro postgres__utc_midnight(date_column) -%}
-    (cast({{ date_column }} as timestamp) at time zone 'UTC')
 {%- endmacro %}
 
 

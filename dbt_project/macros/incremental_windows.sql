@@ -1,5 +1,5 @@
 {#
-    The first UTC date a nightly run of the downstream web models (re)processes: the look-back before run_date,
+    The first store-local date a nightly run of the downstream web models (re)processes: the look-back before run_date,
     or earlier when nights were missed or late events were re-sessionised: the earliest event date that
     int_web_events_sessionized (passed in, it runs first) re-sessionised for this run_date.
 #}

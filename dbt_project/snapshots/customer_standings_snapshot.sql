@@ -1,8 +1,9 @@
 {#
     History of each customer's standing (SCD type 2): RFM segment, Pareto class, loyalty and lifecycle status and
     channel consent, as the nightly customer view computed them. A new version starts when any of them changes,
-    valid from the start of the day after the run's business day (the standing's as-of instant, UTC without time
-    zone like dbt's snapshot columns).
+    valid from the start of the day after the run's business day in the store's zone (the standing's as-of instant,
+    as UTC without time zone like dbt's snapshot columns), so a point-in-time join at any instant of a store-local
+    day sees the standing of the night before it.
 #}
 {% snapshot customer_standings_snapshot %}
 
@@ -26,7 +27,7 @@ select
     lifecycle_status,
     has_email_consent,
     has_sms_consent,
-    cast({{ dbt.dateadd('day', 1, run_date()) }} as {{ dbt.type_timestamp() }}) as standing_as_of_at
+    {{ utc_naive(store_day_start(dbt.dateadd('day', 1, run_date()))) }} as standing_as_of_at
 from {{ ref('dim_customers') }}
 
 {% endsnapshot %}

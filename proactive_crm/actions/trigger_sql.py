@@ -134,7 +134,7 @@ from due
 
 CART_RECOVERY = """
 with carts as (
-    select customer_id, session_id, session_started_at
+    select customer_id, session_id, session_started_at, session_started_date
     from core.fct_web_sessions
     where has_abandoned_cart and customer_id is not null
         and session_started_at <= %(decision_at)s::timestamptz - make_interval(hours => %(min_age_hours)s)
@@ -156,17 +156,18 @@ latest as (
     select distinct on (customer_id) * from open_carts order by customer_id, session_started_at desc
 ),
 items as (
-    select latest.customer_id, latest.session_started_at, e.product_id, max(e.occurred_at) as added_at
+    select latest.customer_id, latest.session_started_at, latest.session_started_date, e.product_id,
+        max(e.occurred_at) as added_at
     from latest
     inner join intermediate.int_web_events_sessionized as e
         on latest.session_id = e.session_id
     where e.event_type = 'add_to_cart' and e.product_id is not null
-    group by latest.customer_id, latest.session_started_at, e.product_id
+    group by latest.customer_id, latest.session_started_at, latest.session_started_date, e.product_id
 )
 select items.customer_id, 'abandoned_cart' as trigger_code,
-    count(*) || ' item(s) left in the cart on ' || cast(min(items.session_started_at) at time zone 'UTC' as date)
+    count(*) || ' item(s) left in the cart on ' || min(items.session_started_date)
         || ': ' || string_agg(p.product_name, ', ' order by items.added_at desc) as trigger_detail,
-    cast(min(items.session_started_at) at time zone 'UTC' as date) as trigger_date,
+    min(items.session_started_date) as trigger_date,  -- the store-local day of the session (fct_web_sessions)
     sum(p.price) as base_value, array_agg(items.product_id order by items.added_at desc) as product_ids,
     null::text as model_reason, null::text as model_version
 from items

@@ -10,19 +10,19 @@ slot has already passed at decision time (far east of the store) gets the next a
 from __future__ import annotations
 
 import math
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import numpy as np
 import pandas as pd
 
 from proactive_crm.actions.policy import Policy
+from proactive_crm.store_calendar import nightly_start
 
 
 def decision_time(run_date: date, store_time_zone: str) -> datetime:
     """02:00 store time on the day after the business day, when the nightly run starts (UTC)."""
-    local = datetime.combine(run_date + timedelta(days=1), time(2, 0), tzinfo=ZoneInfo(store_time_zone))
-    return local.astimezone(ZoneInfo("UTC"))
+    return nightly_start(run_date, store_time_zone).astimezone(UTC)
 
 
 def _zone(name: str, fallback: str) -> str:

@@ -11,8 +11,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
-from zoneinfo import ZoneInfo
+from datetime import UTC, date, datetime
 
 import numpy as np
 import pandas as pd
@@ -21,6 +20,7 @@ import pyarrow.compute as pc
 
 from proactive_crm.landing.contract import Column, Source
 from proactive_crm.landing.parse import ParsedFile
+from proactive_crm.store_calendar import day_end
 
 INT_RE = r"^[+-]?\d{1,18}$"
 NUMERIC_RE = r"^[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?$"
@@ -102,8 +102,7 @@ def _number_faults(column: Column, text: pa.Array, present: np.ndarray) -> list[
 def business_day_end(run_date: date, store_tz: str) -> datetime:
     """The end of the business day in the store's time zone, in UTC: the loader and the landing gate both measure
     timestamps after the business day from here (each column adds its ``future_timestamps`` tolerance)."""
-    end = datetime.combine(run_date + timedelta(days=1), time(0), tzinfo=ZoneInfo(store_tz))
-    return end.astimezone(UTC)
+    return day_end(run_date, store_tz)
 
 
 def _future_fault(column: Column, typed: pa.Array, latest: datetime | None) -> list[Fault]:

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import argparse
 import logging
-from datetime import date
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 from proactive_crm.config import Settings, load_settings
+from proactive_crm.store_calendar import local_date
 from proactive_crm.warehouse import connect, warehouse_url
 
 log = logging.getLogger(__name__)
@@ -65,7 +66,9 @@ def run_command(command: str, argv: list[str], settings: Settings) -> int:
         return 0
     if command == "retention":
         parser = argparse.ArgumentParser(prog="python -m proactive_crm retention")
-        parser.add_argument("--run-date", type=date.fromisoformat, default=date.today())
+        # Default: today in the store's calendar, not the machine's (a server in UTC is a day off in Sydney's morning)
+        today = local_date(datetime.now(UTC), settings.store_time_zone)
+        parser.add_argument("--run-date", type=date.fromisoformat, default=today)
         args = parser.parse_args(argv)
         for target, n in retention_task(args.run_date).items():
             print(f"{target}: {n:,} deleted")

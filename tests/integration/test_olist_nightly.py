@@ -38,7 +38,6 @@ pytestmark = pytest.mark.integration
 SAMPLE = PROJECT_ROOT / "tests" / "fixtures" / "olist_sample"
 CONFIG = PROJECT_ROOT / "examples" / "olist" / "pipeline.yml"
 RUN_DATE = date(2018, 10, 17)  # the day after the export's last order (2018-10-16 20:16 in Sao Paulo)
-STORE_ZONE = "America/Sao_Paulo"
 # Olist's statuses that are a sale, written down here rather than read from pipeline.yml: the check is independent.
 OLIST_COMPLETED = {"delivered", "shipped", "invoiced", "processing", "approved"}
 MODELS = {"churn_risk", "next_purchase", "next_purchase_category", "value_90d"}
@@ -90,17 +89,14 @@ def night(request, warehouse: str, tmp_path_factory: pytest.TempPathFactory) -> 
             admin.execute(f'drop database if exists "{database}" with (force)')
 
 
-def utc_month(naive_local: pd.Series) -> pd.Series:
-    """Olist's naive Sao Paulo timestamps -> the UTC calendar month the marts count them in (the earlier reading
-    of a time repeated when DST ends, as the loader does)."""
-    local = pd.to_datetime(naive_local).dt.tz_localize(
-        STORE_ZONE, ambiguous=np.ones(len(naive_local), dtype=bool), nonexistent="shift_forward"
-    )
-    return local.dt.tz_convert("UTC").dt.strftime("%Y-%m-01")
+def local_month(naive_local: pd.Series) -> pd.Series:
+    """Olist's naive Sao Paulo timestamps -> the month of the retailer's own books: the local calendar month, read
+    straight from the wall-clock text (no time zone arithmetic, so the check does not share the pipeline's)."""
+    return pd.to_datetime(naive_local).dt.strftime("%Y-%m-01")
 
 
 def expected_monthly_kpis(olist: Path) -> pd.DataFrame:
-    """Orders, revenue, average order value and review score shares per UTC month, from the original files."""
+    """Orders, revenue, average order value and review score shares per Sao Paulo month, from the original files."""
     orders = pd.read_csv(olist / "orders.csv", dtype=str)
     payments = pd.read_csv(olist / "order_payments.csv", dtype=str)
     reviews = pd.read_csv(olist / "order_reviews.csv", dtype=str)
@@ -110,7 +106,7 @@ def expected_monthly_kpis(olist: Path) -> pd.DataFrame:
         .groupby("order_id")["cents"]
         .sum()
     )
-    orders["month"] = utc_month(orders["order_purchase_timestamp"])
+    orders["month"] = local_month(orders["order_purchase_timestamp"])
     orders["completed"] = orders["order_status"].isin(OLIST_COMPLETED)
     orders["cents"] = orders["order_id"].map(paid_cents).fillna(0).astype("int64")
     sold = orders[orders["completed"]]
@@ -124,7 +120,7 @@ def expected_monthly_kpis(olist: Path) -> pd.DataFrame:
 
     reviews = reviews[reviews["order_id"].isin(orders["order_id"])]
     reviews = reviews.assign(
-        month=utc_month(reviews["review_creation_date"]), positive=pd.to_numeric(reviews["review_score"]) >= 4
+        month=local_month(reviews["review_creation_date"]), positive=pd.to_numeric(reviews["review_score"]) >= 4
     )
     by_month["count_reviews"] = reviews.groupby("month").size()
     by_month["count_positive_reviews"] = reviews.groupby("month")["positive"].sum()

@@ -26,6 +26,7 @@ from proactive_crm.dbt_runner import run_dbt
 from proactive_crm.landing.contract import SOURCES
 from proactive_crm.landing.ingest import ingest_source
 from proactive_crm.nightly import WAREHOUSE_SELECTOR, build_layer, build_warehouse
+from proactive_crm.store_calendar import day_start, local_dates
 from proactive_crm.synth.config import SynthConfig
 from proactive_crm.synth.simulate import generate
 
@@ -121,7 +122,7 @@ def assert_frames_equal(left: pd.DataFrame, right: pd.DataFrame, label: str) -> 
 
 def test_nightly_build_processes_only_the_new_day_and_the_look_back(sample):
     events = pd.DataFrame(read_landing(sample["landing"], "web_events"))
-    events["occurred_date"] = pd.to_datetime(events["occurred_at"], utc=True).dt.date
+    events["occurred_date"] = local_dates(events["occurred_at"], load_settings().store_time_zone)
     first_night, *later_nights = sorted(sample["nights"])
     full = sample["nights"][first_night]
     assert full["int_web_events_sessionized"] == (events["occurred_date"] <= first_night).sum()
@@ -193,13 +194,18 @@ def cents(values: pd.Series) -> pd.Series:
 
 
 class Landing:
-    """The landing files as typed frames, de-duplicated the way the contract says (latest version wins)."""
+    """The landing files as typed frames, de-duplicated the way the contract says (latest version wins).
 
-    def __init__(self, landing: Path, run_date: date):
+    Dates are calendar dates in the store's zone (pipeline.yml's store_time_zone), computed here with pandas alone.
+    """
+
+    def __init__(self, landing: Path, run_date: date, store_time_zone: str):
+        zone = store_time_zone
+        local_date = lambda instants: instants.dt.tz_convert(zone).dt.date  # noqa: E731
         customers = pd.DataFrame(read_landing(landing, "customers"))
         customers["updated_at"] = pd.to_datetime(customers["updated_at"], utc=True)
         customers = latest(customers, ["customer_id"], ["updated_at", "_partition_date", "_line"])
-        customers["signup_date"] = pd.to_datetime(customers["signup_at"], utc=True).dt.date
+        customers["signup_date"] = local_date(pd.to_datetime(customers["signup_at"], utc=True))
         self.customers = customers
 
         products = pd.DataFrame(read_landing(landing, "products"))
@@ -211,7 +217,7 @@ class Landing:
 
         orders = latest(pd.DataFrame(read_landing(landing, "orders")), ["order_id"], ["_partition_date", "_line"])
         orders["ordered_at"] = pd.to_datetime(orders["ordered_at"], utc=True)
-        orders["ordered_date"] = orders["ordered_at"].dt.date
+        orders["ordered_date"] = local_date(orders["ordered_at"])
         orders["total_cents"] = cents(orders["total_amount"])
         orders["is_completed"] = orders["status"] == "completed"
         self.orders = orders[orders["ordered_date"] <= run_date].copy()
@@ -224,13 +230,13 @@ class Landing:
 
         reviews = latest(pd.DataFrame(read_landing(landing, "reviews")), ["review_id"], ["_partition_date", "_line"])
         reviews["created_at"] = pd.to_datetime(reviews["created_at"], utc=True)
-        reviews["created_date"] = reviews["created_at"].dt.date
+        reviews["created_date"] = local_date(reviews["created_at"])
         reviews["rating"] = reviews["rating"].astype(int)
         self.reviews = reviews[reviews["created_date"] <= run_date].copy()
 
         events = pd.DataFrame(read_landing(landing, "web_events"))
         events = events.sort_values(["_partition_date", "_line"]).drop_duplicates("event_id", keep="first")
-        events["occurred_date"] = pd.to_datetime(events["occurred_at"], utc=True).dt.date
+        events["occurred_date"] = local_date(pd.to_datetime(events["occurred_at"], utc=True))
         self.events = events[events["occurred_date"] <= run_date].copy()
 
 
@@ -456,7 +462,7 @@ def expected_profitability(data: Landing, pareto_of) -> pd.DataFrame:
 
 @pytest.fixture(scope="module")
 def kpis(sample) -> dict[str, pd.DataFrame]:
-    return expected_kpis(Landing(sample["landing"], END), END)
+    return expected_kpis(Landing(sample["landing"], END, load_settings().store_time_zone), END)
 
 
 def compare_kpi_table(actual: pd.DataFrame, expected: pd.DataFrame, key: list[str], label: str) -> None:
@@ -499,7 +505,7 @@ def test_ml_features_do_not_move_when_data_on_or_after_the_as_of_date_changes(sa
     scoring_before = read_table(url, "ml.ml_customer_features", f"where as_of_date = '{END + timedelta(days=1)}'")
     assert len(before) > 0
     with psycopg.connect(url) as conn:
-        rewrite_history_from(conn, AS_OF)
+        rewrite_history_from(conn, AS_OF, load_settings().store_time_zone)
     # Rebuild the features and everything they read from the changed raw data (no tests: they ran above).
     code, _, _ = run_dbt(["run", "--select", "+ml_customer_features", "--full-refresh"], url, load_settings(), END)
     assert code == 0
@@ -509,22 +515,23 @@ def test_ml_features_do_not_move_when_data_on_or_after_the_as_of_date_changes(sa
     assert not scoring_after.equals(scoring_before)  # the change itself was visible to later as-of dates
 
 
-def rewrite_history_from(conn: psycopg.Connection, as_of: str | date) -> None:
-    """Delete every order, review and web event on or after as_of and plant traps right at it.
+def rewrite_history_from(conn: psycopg.Connection, as_of: date, store_time_zone: str) -> None:
+    """Delete every order, review and web event on or after the store-local start of as_of and plant traps there.
 
-    The traps would move features that leak: a big order at 00:00:00, a complaint, a login that would attribute a
-    visitor's earlier anonymous sessions to a customer, and a purchase continuing a session open at midnight.
+    The traps would move features that leak: a big order at local 00:00:00, a complaint, a login that would
+    attribute a visitor's earlier anonymous sessions to a customer, and a purchase continuing a session open at
+    local midnight. The instant is passed as a timestamptz, so the session's zone plays no part.
     """
-    lineage = "'pit-test', %(day)s::date, 1, -1"
-    params = {"day": as_of}
+    lineage = "'pit-test', %(as_of)s::date, 1, -1"
+    params = {"day": day_start(as_of, store_time_zone), "as_of": as_of}
     conn.execute(
         "delete from raw.order_lines "
-        "where order_id in (select order_id from raw.orders where ordered_at >= %(day)s::date)",
+        "where order_id in (select order_id from raw.orders where ordered_at >= %(day)s::timestamptz)",
         params,
     )
-    conn.execute("delete from raw.orders where ordered_at >= %(day)s::date", params)
-    conn.execute("delete from raw.reviews where created_at >= %(day)s::date", params)
-    conn.execute("delete from raw.web_events where occurred_at >= %(day)s::date", params)
+    conn.execute("delete from raw.orders where ordered_at >= %(day)s::timestamptz", params)
+    conn.execute("delete from raw.reviews where created_at >= %(day)s::timestamptz", params)
+    conn.execute("delete from raw.web_events where occurred_at >= %(day)s::timestamptz", params)
     buyer = conn.execute(
         "select customer_id from raw.orders where status = 'completed' group by 1 order by count(*) desc, 1 limit 1"
     ).fetchone()[0]
@@ -532,7 +539,7 @@ def rewrite_history_from(conn: psycopg.Connection, as_of: str | date) -> None:
     conn.execute(
         f"insert into raw.orders (order_id, customer_id, ordered_at, channel, status, currency, total_amount, "
         f"_source_file, _partition_date, _line_number, _load_id) values "
-        f"('O-PIT', %(buyer)s, %(day)s::date, 'web', 'completed', 'EUR', 999, {lineage})",
+        f"('O-PIT', %(buyer)s, %(day)s::timestamptz, 'web', 'completed', 'EUR', 999, {lineage})",
         {**params, "buyer": buyer},
     )
     conn.execute(
@@ -544,7 +551,7 @@ def rewrite_history_from(conn: psycopg.Connection, as_of: str | date) -> None:
     conn.execute(
         f"insert into raw.reviews (review_id, customer_id, rating, kind, created_at, "
         f"_source_file, _partition_date, _line_number, _load_id) values "
-        f"('R-PIT', %(buyer)s, 1, 'complaint', %(day)s::date, {lineage})",
+        f"('R-PIT', %(buyer)s, 1, 'complaint', %(day)s::timestamptz, {lineage})",
         {**params, "buyer": buyer},
     )
     anonymous = conn.execute(
@@ -554,19 +561,19 @@ def rewrite_history_from(conn: psycopg.Connection, as_of: str | date) -> None:
     conn.execute(
         f"insert into raw.web_events (event_id, occurred_at, anonymous_id, event_type, customer_id, "
         f"_source_file, _partition_date, _line_number, _load_id) values "
-        f"('E-PIT-LOGIN', %(day)s::date + interval '30 seconds', %(anon)s, 'login', %(buyer)s, {lineage})",
+        f"('E-PIT-LOGIN', %(day)s::timestamptz + interval '30 seconds', %(anon)s, 'login', %(buyer)s, {lineage})",
         {**params, "anon": anonymous, "buyer": buyer},
     )
     open_session = conn.execute(
-        "select anonymous_id from raw.web_events where occurred_at >= %(day)s::date - interval '30 minutes' "
-        "and occurred_at < %(day)s::date order by occurred_at desc limit 1",
+        "select anonymous_id from raw.web_events where occurred_at >= %(day)s::timestamptz - interval '30 minutes' "
+        "and occurred_at < %(day)s::timestamptz order by occurred_at desc limit 1",
         params,
     ).fetchone()
     if open_session:
         conn.execute(
             f"insert into raw.web_events (event_id, occurred_at, anonymous_id, event_type, "
             f"_source_file, _partition_date, _line_number, _load_id) values "
-            f"('E-PIT-PURCHASE', %(day)s::date + interval '1 minute', %(anon)s, 'purchase', {lineage})",
+            f"('E-PIT-PURCHASE', %(day)s::timestamptz + interval '1 minute', %(anon)s, 'purchase', {lineage})",
             {**params, "anon": open_session[0]},
         )
     conn.commit()

@@ -19,9 +19,9 @@ customers as (
 
 first_activity as (
 
-    select min({{ utc_date('orders.ordered_at') }}) as first_day from orders
+    select min({{ store_local_date('orders.ordered_at') }}) as first_day from orders
     union all
-    select min({{ utc_date('customers.signup_at') }}) as first_day from customers
+    select min({{ store_local_date('customers.signup_at') }}) as first_day from customers
 
 ),
 

@@ -1,5 +1,5 @@
 {#
-    One row per customer, category and UTC day with a completed purchase in the category. After each purchase
+    One row per customer, category and store-local day with a completed purchase in the category. After each purchase
     the expected next purchase in the category blends two estimates, the product's use cycle counting as one
     observation and each of the customer's own intervals in the category as one more:
         expected_interval_days = (coverage_days + count_intervals * avg_interval_days) / (1 + count_intervals)

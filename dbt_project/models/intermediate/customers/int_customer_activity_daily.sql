@@ -1,5 +1,5 @@
 {#
-    One row per customer and UTC day on which the customer was active: placed an order (any status), wrote a
+    One row per customer and store-local day on which the customer was active: placed an order (any status), wrote a
     review or complaint, or visited the web shop or app while logged in (an event carrying their customer_id).
     This is the one definition of an "active customer" that every KPI uses.
 #}

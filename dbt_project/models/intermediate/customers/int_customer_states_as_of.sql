@@ -1,5 +1,5 @@
 {#
-    Each customer's standing as of the start of a UTC day (as_of_date), from completed orders strictly before it:
+    Each customer's standing as of the start of a store-local day (as_of_date), from completed orders strictly before it:
     counts and revenue, lifecycle and loyalty status, RFM scores and segment, Pareto value class. As-of dates are
     the first day of every month from the first month with customer activity up to run_date (history for KPI
     segments and ML training) and run_date + 1 (today's standing, for the customer view and nightly scoring).
@@ -101,7 +101,7 @@ population as (
         as_of_dates.as_of_date
     from customers
     inner join as_of_dates
-        on {{ utc_date('customers.signup_at') }} < as_of_dates.as_of_date
+        on {{ store_local_date('customers.signup_at') }} < as_of_dates.as_of_date
 
     union
 

@@ -1,5 +1,5 @@
 {#
-    How many customers are in each lifecycle status at the end of each UTC day, by RFM segment (the segment held
+    How many customers are in each lifecycle status at the end of each store-local day, by RFM segment (the segment held
     at the start of the day's month). Rather than a customer x day grid, each customer's history is cut into
     intervals between their purchase days: after a purchase on day o (and before the next one) the customer is
     active from o to o + active_max_days, at_risk to o + at_risk_max_days, lapsed afterwards. Intervals are cut

@@ -1,5 +1,5 @@
 {#
-    The KPI periods: every UTC day and every calendar month from the first day with customer activity up to
+    The KPI periods: every store-local day and every calendar month from the first day with customer activity up to
     run_date. A month that is still running ends at run_date. previous_period_start is the period before (the
     day before, the month before), whose customers are the base of the retention rate.
 #}

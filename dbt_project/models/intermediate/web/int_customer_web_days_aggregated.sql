@@ -1,5 +1,5 @@
 {#
-    Logged-in web activity per customer and UTC day, the web part of "active customer". Incremental like the
+    Logged-in web activity per customer and store-local day, the web part of "active customer". Incremental like the
     events: each night the look-back window's days are replaced (pre-hook delete, then insert), so the nightly
     activity model reads a few hundred thousand rows instead of scanning the clickstream.
 #}

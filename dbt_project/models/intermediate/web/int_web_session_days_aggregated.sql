@@ -1,5 +1,5 @@
 {#
-    Sessions cut at UTC midnight: one row per session and UTC day with the events of that day. Point-in-time
+    Sessions cut at store-local midnight: one row per session and store-local day with the events of that day. Point-in-time
     features use these pieces so that nothing that happened on or after an as-of date leaks into them, not
     even the rest of a session that was still running at midnight; int_web_sessions_aggregated adds them up. Incremental like its input: each night the
     days of the look-back window are replaced (the pre-hook deletes them, the run inserts them again).

@@ -30,7 +30,7 @@ with
 
 pieces as (
 
-    {# A session's pieces (one per UTC day), added up: far fewer rows than its events. #}
+    {# A session's pieces (one per store-local day), added up: far fewer rows than its events. #}
     select * from {{ ref('int_web_session_days_aggregated') }}
     where occurred_date <= {{ run_date() }}
     {% if is_incremental() %}
@@ -91,7 +91,7 @@ final as (
         logged_in_customer_id,
         session_started_at,
         session_ended_at,
-        {{ utc_date('session_started_at') }} as session_started_date,
+        {{ store_local_date('session_started_at') }} as session_started_date,
         cast({{ dbt.datediff('session_started_at', 'session_ended_at', 'second') }} as {{ dbt.type_int() }})
             as duration_seconds,
         count_events,

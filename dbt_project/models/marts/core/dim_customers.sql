@@ -1,5 +1,5 @@
 {#
-    The single customer view as of the end of run_date (UTC). Orders, reviews and web activity count up to and
+    The single customer view as of the end of the store-local day run_date. Orders, reviews and web activity count up to and
     including run_date; the profile (consent, region) is the latest delivered version, so a consent withdrawal is
     honoured even when an earlier day is re-run. Contact details (names, e-mail, phone, birth date) are not here:
     they live in restricted.dim_customer_contacts, which only the action publishing step joins; BI reads this table. Standing (RFM, Pareto, loyalty, lifecycle) comes
@@ -10,7 +10,7 @@ with
 customers as (
 
     select * from {{ ref('stg_shop__customers') }}
-    where {{ utc_date('signup_at') }} <= {{ run_date() }}
+    where {{ store_local_date('signup_at') }} <= {{ run_date() }}
 
 ),
 
@@ -227,8 +227,8 @@ final as (
         customers.country_code,
         coalesce(customers.time_zone, '{{ var("store_time_zone") }}') as time_zone,
         customers.signup_at,
-        {{ utc_date('customers.signup_at') }} as signup_date,
-        {{ dbt.datediff(utc_date('customers.signup_at'), run_date(), 'day') }} as tenure_days,
+        {{ store_local_date('customers.signup_at') }} as signup_date,
+        {{ dbt.datediff(store_local_date('customers.signup_at'), run_date(), 'day') }} as tenure_days,
         customers.has_email_consent,
         customers.has_sms_consent,
         customers.has_email_consent and customers.email is not null as is_email_contactable,

@@ -1,6 +1,6 @@
 {#
     Point in time: every feature of (customer_id, as_of_date) is computed from data dated strictly before
-    as_of_date (orders, order lines, reviews, web events by their UTC date; identifications of web visitors
+    as_of_date (orders, order lines, reviews, web events by their store-local date; identifications of web visitors
     made before as_of_date). As-of dates are the month starts of the history (training) and run_date + 1
     (nightly scoring: the run for business day R has complete data through R).
 
@@ -259,7 +259,7 @@ session_days_known as (
         and session_days.occurred_date >= {{ dbt.dateadd('day', -120, 'as_of_dates.as_of_date') }}
     left join identities
         on session_days.anonymous_id = identities.anonymous_id
-        and identities.identified_from < {{ utc_midnight('as_of_dates.as_of_date') }}
+        and identities.identified_from < {{ store_day_start('as_of_dates.as_of_date') }}
         and (
             (
                 session_days.first_occurred_at >= identities.identified_from
@@ -351,7 +351,7 @@ final as (
     select
         population.customer_id,
         population.as_of_date,
-        cast({{ dbt.datediff(utc_date('customers.signup_at'), 'population.as_of_date', 'day') }} as {{ dbt.type_int() }})
+        cast({{ dbt.datediff(store_local_date('customers.signup_at'), 'population.as_of_date', 'day') }} as {{ dbt.type_int() }})
             as tenure_days,
         cast(population.days_since_last_order as {{ dbt.type_int() }}) as days_since_last_order,
         cast({{ dbt.datediff('population.first_order_date', 'population.as_of_date', 'day') }} as {{ dbt.type_int() }})
@@ -401,7 +401,7 @@ final as (
         cast(coalesce(review_history.count_complaints, 0) as {{ dbt.type_bigint() }}) as count_complaints,
         cast(coalesce(review_history.count_complaints_90d, 0) as {{ dbt.type_bigint() }}) as count_complaints_90d,
         cast(
-            {{ dbt.datediff(utc_date('review_history.last_complained_at'), 'population.as_of_date', 'day') }}
+            {{ dbt.datediff(store_local_date('review_history.last_complained_at'), 'population.as_of_date', 'day') }}
             as {{ dbt.type_int() }}
         ) as days_since_last_complaint,
         coalesce(

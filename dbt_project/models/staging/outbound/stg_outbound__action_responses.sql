@@ -22,7 +22,7 @@ renamed as (
         channel,
         status as response_status,
         occurred_at,
-        {{ utc_date('occurred_at') }} as occurred_date
+        {{ store_local_date('occurred_at') }} as occurred_date
 
     from first_delivered
 

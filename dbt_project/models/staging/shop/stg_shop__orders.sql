@@ -22,7 +22,7 @@ renamed as (
         order_id,
         customer_id,
         ordered_at,
-        {{ utc_date('ordered_at') }} as ordered_date,
+        {{ store_local_date('ordered_at') }} as ordered_date,
         channel,
         status,
         status = 'completed' as is_completed,

@@ -25,7 +25,7 @@ renamed as (
         rating >= 4 as is_positive,
         rating <= 2 as is_negative,
         created_at,
-        {{ utc_date('created_at') }} as created_date,
+        {{ store_local_date('created_at') }} as created_date,
         body
 
     from latest

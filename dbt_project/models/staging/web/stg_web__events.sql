@@ -37,7 +37,7 @@ renamed as (
     select
         event_id,
         occurred_at,
-        {{ utc_date('occurred_at') }} as occurred_date,
+        {{ store_local_date('occurred_at') }} as occurred_date,
         anonymous_id,
         customer_id,
         event_type,
