@@ -29,9 +29,9 @@ from proactive_crm.config import load_settings
 from proactive_crm.dbt_runner import NodeResult, read_run_results, run_dbt, target_dir
 from proactive_crm.landing.contract import SOURCES
 from proactive_crm.landing.ingest import ingest_source
-from proactive_crm.nightly import WAREHOUSE_SELECTOR, analyze_raw, build_layer, build_warehouse
 from proactive_crm.synth.config import SynthConfig
 from proactive_crm.synth.simulate import generate
+from proactive_crm.tasks.nightly import WAREHOUSE_SELECTOR, analyze_raw, build_layer, build_warehouse
 from proactive_crm.warehouse import warehouse_url
 
 END = date(2026, 10, 31)

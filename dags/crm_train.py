@@ -38,7 +38,7 @@ MODELS = ["churn_risk", "next_purchase", "next_purchase_category", "value_90d"] 
 
 def _run_date():
     """The last complete business day: the day before the run (the interval's end, in the store's zone)."""
-    from proactive_crm.nightly import business_date
+    from proactive_crm.tasks.nightly import business_date
 
     context = get_current_context()
     return business_date(context["data_interval_end"], load_settings()) - timedelta(days=1)

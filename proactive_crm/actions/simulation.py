@@ -41,7 +41,7 @@ class LoopResult:
 
 def _load(run_date: date, with_landing_gate: bool) -> None:
     if with_landing_gate:
-        from proactive_crm.nightly import ingest
+        from proactive_crm.tasks.nightly import ingest
 
         for source in SOURCES:
             ingest(source, run_date)
@@ -63,9 +63,9 @@ def run_loop(
     with_landing_gate: bool = False,
     say: Callable[[str], None] = print,
 ) -> LoopResult:
-    from proactive_crm.actions import tasks
-    from proactive_crm.nightly import WAREHOUSE_SELECTOR, build_layer, build_warehouse
     from proactive_crm.synth.responses import simulate
+    from proactive_crm.tasks import nightly_actions as tasks
+    from proactive_crm.tasks.nightly import WAREHOUSE_SELECTOR, build_layer, build_warehouse
 
     settings = load_settings()
     result = LoopResult(nights=[first + timedelta(days=i) for i in range((last - first).days + 1)])

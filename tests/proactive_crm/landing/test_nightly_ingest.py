@@ -1,4 +1,4 @@
-"""The DAG's ingest task (``proactive_crm.nightly.ingest``) on the connection it opens itself: one file, one fate.
+"""The DAG's ingest task (``proactive_crm.tasks.nightly.ingest``) on the connection it opens itself: one file, one fate.
 
 Every test goes through the function the ``ingest`` task calls, so the landing gate runs first and the loader
 works on a connection that is not autocommit, as in production: an earlier version rolled every file of a source
