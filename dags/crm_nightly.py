@@ -123,7 +123,7 @@ def crm_nightly():  # noqa: C901 - one nested function per task (13 tasks), no b
     @task(queue=heavy_queue())  # workers with the memory for the models
     def score_customers() -> list:
         from ml.features import FeatureMismatch
-        from ml.score import score_nightly
+        from proactive_crm.tasks.nightly import score_nightly
         from proactive_crm.tasks.retries import fail_without_retry
 
         with fail_without_retry(FeatureMismatch):  # the model needs retraining or the mart its columns back
@@ -131,14 +131,14 @@ def crm_nightly():  # noqa: C901 - one nested function per task (13 tasks), no b
 
     @task
     def decide_actions() -> dict:
-        from proactive_crm.tasks.nightly_actions import decide_actions
+        from proactive_crm.tasks.nightly import decide_actions
 
         return decide_actions(_run_date())
 
     @task
     def actions_gate() -> dict:
         from proactive_crm.quality import QualityGateError
-        from proactive_crm.tasks.nightly_actions import actions_gate
+        from proactive_crm.tasks.nightly import actions_gate
         from proactive_crm.tasks.retries import fail_without_retry
 
         with fail_without_retry(QualityGateError):  # a wrong batch needs a fix; nothing gets published
@@ -146,7 +146,7 @@ def crm_nightly():  # noqa: C901 - one nested function per task (13 tasks), no b
 
     @task
     def publish_actions() -> dict:
-        from proactive_crm.tasks.nightly_actions import publish_actions
+        from proactive_crm.tasks.nightly import publish_actions
 
         return publish_actions(_run_date())
 

@@ -14,7 +14,8 @@ before the run.
    rows by the configured margin (`ml.promotion` in the pipeline configuration). The nightly scoring picks up the
    champion on its next run; `python -m ml rollback --model <model>` points it back.
 
-Logic lives in `ml.pipeline` and `ml.promotion`; this file is schedule and wiring only.
+Task functions live in `proactive_crm.tasks.train` (logic in `ml.pipeline` and `ml.promotion`); this file is
+schedule and wiring only.
 """
 
 from __future__ import annotations
@@ -65,13 +66,13 @@ def crm_train():
     def train_then_promote(model: str) -> None:
         @task(max_active_tis_per_dagrun=1, queue=heavy_queue())  # two cores: one model at a time
         def train_and_evaluate(model: str) -> dict:
-            from ml.pipeline import train_model
+            from proactive_crm.tasks.train import train_model
 
             return train_model(model, _run_date())
 
         @task
         def promote(result: dict) -> dict:
-            from ml.promotion import promote_result
+            from proactive_crm.tasks.train import promote_result
 
             return promote_result(result)
 

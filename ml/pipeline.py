@@ -262,21 +262,3 @@ def evaluate_version(
     base_preds, _, _ = _baselines(model, train_rows, eval_rows, cfg)
     preds.update(base_preds)
     return {name: metrics_for(model, eval_rows, out) for name, out in preds.items()}
-
-
-def train_model(model: str, run_date: date) -> dict[str, Any]:
-    """The crm_train task: settings from the environment, the configured warehouse; a JSON-able result."""
-    from ml.config import ml_config
-    from proactive_crm.warehouse import connect
-
-    cfg = ml_config()
-    with connect() as conn:
-        result = train_and_evaluate(conn, cfg, model, run_date)
-    log.info("%s", result.summary())
-    return {
-        "model": model,
-        "status": result.status,
-        "version": result.version,
-        "reason": result.reason,
-        "summary": result.summary(),
-    }

@@ -411,11 +411,3 @@ def score(url: str, cfg: MLConfig, run_date: date) -> list[dict[str, Any]]:
     for line in summary:
         log.info("scored %s", line)
     return summary
-
-
-def score_nightly(run_date: date) -> list[dict[str, Any]]:
-    """The crm_nightly task: settings from the environment, the configured warehouse."""
-    from ml.config import ml_config
-    from proactive_crm.warehouse import warehouse_url
-
-    return score(warehouse_url(), ml_config(), run_date)

@@ -12,7 +12,6 @@
 - ``publish`` / ``contract`` / ``store``: the published tables and outbox files, atomically, under a versioned
   contract (``CONTRACT.md``), and the schema they live in;
 - ``report``: the top actions per channel and the suppression counts, for people;
-- ``tasks``: what the ``decide_actions``, ``actions_gate`` and ``publish_actions`` tasks of ``crm_nightly`` call;
 - ``simulation``: the closed loop on generated data (responses from ``proactive_crm.synth.responses``).
 
 Nothing here does work at import time.

@@ -64,7 +64,7 @@ def run_loop(
     say: Callable[[str], None] = print,
 ) -> LoopResult:
     from proactive_crm.synth.responses import simulate
-    from proactive_crm.tasks import nightly_actions as tasks
+    from proactive_crm.tasks import nightly as tasks
     from proactive_crm.tasks.nightly import WAREHOUSE_SELECTOR, build_layer, build_warehouse
 
     settings = load_settings()

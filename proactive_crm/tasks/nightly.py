@@ -1,4 +1,9 @@
-"""What each task of the ``crm_nightly`` DAG does, callable and testable without Airflow."""
+"""What each task of the ``crm_nightly`` DAG does, callable and testable without Airflow.
+
+In the order of the night: ``ingest`` (gate 1, then the loader) -> ``build_layer`` / ``build_warehouse`` (dbt) ->
+``warehouse_gate`` (gate 2) -> ``score`` -> ``decide_actions`` -> ``actions_gate`` (gate 3) -> ``publish_actions``.
+Each replaces its own output for the run date, so a re-run of a night gives the same result.
+"""
 
 from __future__ import annotations
 
@@ -7,10 +12,12 @@ import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import date, datetime
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from psycopg import sql
 
+from proactive_crm.actions.policy import load_policy, outbox_dir
 from proactive_crm.actions.store import ensure_actions_schema
 from proactive_crm.config import Settings, load_settings
 from proactive_crm.landing.contract import SOURCES
@@ -152,3 +159,48 @@ def _build_full_refresh(selector: str, run_date: date) -> dict[str, object]:
         details = "\n".join(f"- {r.unique_id}: {r.status}: {(r.message or '').strip()[:500]}" for r in failed)
         raise DbtError(f"dbt build --select {selector} --full-refresh failed (exit {code}):\n{details}")
     return {"selector": selector, "nodes": len(results), "seconds": round(sum(r.execution_seconds for r in results), 2)}
+
+
+def score_nightly(run_date: date) -> list[dict[str, Any]]:
+    """Score every customer as of the business day + 1 with each model's champion (the rules while there is none)."""
+    from ml.config import ml_config
+    from ml.score import score
+
+    return score(warehouse_url(), ml_config(), run_date)
+
+
+def decide_actions(run_date: date) -> dict[str, object]:
+    from proactive_crm.actions.decide import decide
+
+    settings = load_settings()
+    policy = load_policy(settings)
+    with connect(warehouse_url(settings)) as conn:
+        summary = decide(conn, run_date, policy, settings.store_time_zone, settings.currency, settings.state_dir)
+    return {"candidates": summary.count_candidates, **summary.outcomes, "suppressed_by": summary.suppressed,
+            "selected_by_channel": summary.selected_by_channel, "notes": summary.notes,
+            "seconds": round(summary.seconds, 1)}
+
+
+def actions_gate(run_date: date, run_id: str | None = None) -> dict[str, object]:
+    """Gate 3; raises ``QualityGateError`` on a critical failure, so nothing is published."""
+    from proactive_crm.actions.gate import run_actions_gate
+
+    settings = load_settings()
+    url = warehouse_url(settings)  # also exports CRM_WAREHOUSE_URL, which the GE datasource reads
+    with connect(url) as conn:
+        outcome = run_actions_gate(conn, run_date, settings, load_policy(settings), run_id)
+    return {"expectations": outcome.evaluated, "failed_warning": len(outcome.failed_warning),
+            "data_docs": str(outcome.docs)}
+
+
+def publish_actions(run_date: date) -> dict[str, object]:
+    from proactive_crm.actions.publish import publish
+    from proactive_crm.actions.report import format_top_actions
+
+    settings = load_settings()
+    policy = load_policy(settings)
+    with connect(warehouse_url(settings)) as conn:
+        result = publish(conn, run_date, outbox_dir(settings, policy))
+        report = format_top_actions(conn, run_date)
+    log.info("top actions:\n%s", report)
+    return {"published": result.counts, "outbox": str(result.outbox)}
