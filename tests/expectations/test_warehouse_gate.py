@@ -220,7 +220,7 @@ def test_severity_is_configuration_and_reruns_replace_their_rows(marts, settings
 
 
 def test_the_nightly_task_function_raises_with_the_message(marts, settings, monkeypatch: pytest.MonkeyPatch):
-    from proactive_crm import nightly
+    from proactive_crm.tasks import nightly
 
     monkeypatch.setenv("CRM_STATE_DIR", str(settings.state_dir))
     assert nightly.warehouse_gate(RUN)["failed_warning"] == 0

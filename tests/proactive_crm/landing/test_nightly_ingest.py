@@ -14,11 +14,11 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from proactive_crm import nightly
 from proactive_crm.config import Settings
 from proactive_crm.landing.contract import SOURCES
 from proactive_crm.landing.ingest import IngestionError
 from proactive_crm.landing.raw_tables import ensure_raw_schema
+from proactive_crm.tasks import nightly
 from tests.conftest import write_partition
 
 ORDERS_HEADER = "order_id,customer_id,ordered_at,channel,status,currency,total_amount\n"
