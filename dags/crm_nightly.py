@@ -113,7 +113,7 @@ def crm_nightly():  # noqa: C901 - one nested function per task (13 tasks), no b
 
     @task
     def warehouse_gate() -> dict:
-        from proactive_crm.quality import QualityGateError
+        from expectations.outcome import QualityGateError
         from proactive_crm.tasks.nightly import warehouse_gate
         from proactive_crm.tasks.retries import fail_without_retry
 
@@ -137,7 +137,7 @@ def crm_nightly():  # noqa: C901 - one nested function per task (13 tasks), no b
 
     @task
     def actions_gate() -> dict:
-        from proactive_crm.quality import QualityGateError
+        from expectations.outcome import QualityGateError
         from proactive_crm.tasks.nightly import actions_gate
         from proactive_crm.tasks.retries import fail_without_retry
 

@@ -8,7 +8,6 @@
 - ``groups``: the global control group and the per-type holdouts (deterministic hashes, the same in SQL);
 - ``rules`` / ``windows``: the contact policy's rules and send windows, as pure functions on the candidate frame;
 - ``decide`` / ``explain``: the night's decisions with readable reasons into ``actions.decisions`` (audit trail);
-- ``gate``: gate 3, the actions quality gate (suite in ``expectations/actions.py``);
 - ``publish`` / ``contract`` / ``store``: the published tables and outbox files, atomically, under a versioned
   contract (``CONTRACT.md``), and the schema they live in;
 - ``report``: the top actions per channel and the suppression counts, for people;

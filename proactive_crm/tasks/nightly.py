@@ -42,7 +42,7 @@ def business_date(data_interval_start: datetime, settings: Settings) -> date:
 
 def ingest(source_name: str, run_date: date, run_id: str | None = None) -> dict[str, object]:
     """Gate 1, then the loader: every file commits or fails on its own; the task fails when a file failed tonight."""
-    from proactive_crm.quality import FilesRefused, run_landing_gate
+    from expectations.landing_gate import FilesRefused, run_landing_gate
 
     settings = load_settings()
     with connect(warehouse_url(settings)) as conn:
@@ -68,7 +68,7 @@ def ingest(source_name: str, run_date: date, run_id: str | None = None) -> dict[
 
 def warehouse_gate(run_date: date, run_id: str | None = None) -> dict[str, object]:
     """Gate 2 on the marts; raises ``QualityGateError`` on a critical failure, so nothing downstream runs."""
-    from proactive_crm.quality import run_warehouse_gate
+    from expectations.warehouse_gate import run_warehouse_gate
 
     settings = load_settings()
     url = warehouse_url(settings)  # also exports CRM_WAREHOUSE_URL, which the GE datasource reads
@@ -183,7 +183,7 @@ def decide_actions(run_date: date) -> dict[str, object]:
 
 def actions_gate(run_date: date, run_id: str | None = None) -> dict[str, object]:
     """Gate 3; raises ``QualityGateError`` on a critical failure, so nothing is published."""
-    from proactive_crm.actions.gate import run_actions_gate
+    from expectations.actions_gate import run_actions_gate
 
     settings = load_settings()
     url = warehouse_url(settings)  # also exports CRM_WAREHOUSE_URL, which the GE datasource reads

@@ -7,9 +7,11 @@ from datetime import date
 import psycopg
 import pytest
 
+from expectations.landing_gate import FilesRefused, run_landing_gate
+from expectations.outcome import QualityGateError
+from expectations.store import format_gate_summary
 from proactive_crm.config import Settings
 from proactive_crm.landing.ingest import IngestionError, ingest_source
-from proactive_crm.quality import FilesRefused, QualityGateError, format_gate_summary, run_landing_gate
 from tests.conftest import write_partition
 from tests.expectations.conftest import failed, results, with_quality
 

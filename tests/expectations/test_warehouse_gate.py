@@ -12,8 +12,10 @@ import psycopg
 import pytest
 from psycopg import sql
 
+from expectations.outcome import QualityGateError
+from expectations.store import format_gate_summary
+from expectations.warehouse_gate import run_warehouse_gate
 from proactive_crm.config import Settings
-from proactive_crm.quality import QualityGateError, format_gate_summary, run_warehouse_gate
 from tests.expectations.conftest import failed, results, with_quality
 
 RUN = date(2026, 10, 31)

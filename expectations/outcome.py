@@ -17,8 +17,8 @@ import psycopg
 import psycopg.rows
 
 from expectations.results import Finding, counts, jsonable, observed_text
+from expectations.store import write_results
 from proactive_crm.config import Settings
-from proactive_crm.quality.store import write_results
 
 log = logging.getLogger(__name__)
 MAX_WARNINGS_SHOWN = 3  # the critical failures are what the reader must act on

@@ -12,17 +12,17 @@ from datetime import date
 import psycopg
 import psycopg.rows
 
+from expectations.outcome import GateOutcome, docs_root, finish_gate
 from expectations.queries import substitute_batch
 from expectations.results import Finding, findings_from_checkpoint, jsonable, observed_text
-from expectations.severity import QualityConfig
+from expectations.store import ensure_quality_schema
 from proactive_crm.actions.groups import bucket_sql
 from proactive_crm.actions.policy import Policy
 from proactive_crm.actions.rules import CONSENT_COLUMN
 from proactive_crm.actions.store import ensure_actions_schema
 from proactive_crm.actions.windows import decision_time
 from proactive_crm.config import Settings
-from proactive_crm.quality.gate import GateOutcome, docs_root, finish_gate
-from proactive_crm.quality.store import ensure_quality_schema
+from proactive_crm.quality_config import QualityConfig
 
 log = logging.getLogger(__name__)
 

@@ -14,11 +14,11 @@ from datetime import date
 
 import psycopg
 
+from expectations.outcome import GateOutcome, add_examples, docs_root, finish_gate
 from expectations.results import Finding, findings_from_checkpoint
-from expectations.severity import QualityConfig
+from expectations.store import ensure_quality_schema
 from proactive_crm.config import Settings
-from proactive_crm.quality.gate import GateOutcome, add_examples, docs_root, finish_gate
-from proactive_crm.quality.store import ensure_quality_schema
+from proactive_crm.quality_config import QualityConfig
 
 log = logging.getLogger(__name__)
 GATE = "warehouse"

@@ -21,8 +21,8 @@ import psycopg
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from expectations.outcome import GateOutcome, QualityGateError, docs_root, finish_gate
 from expectations.results import Finding, findings_from_checkpoint, merge_batches, require_critical_rows
-from expectations.severity import CheckConfig, QualityConfig
 from proactive_crm.config import Settings
 from proactive_crm.landing.contract import SOURCES, Source
 from proactive_crm.landing.discovery import LandingFile, checksum, discover
@@ -30,7 +30,7 @@ from proactive_crm.landing.parse import ParsedFile, UnreadableFileError, parse_f
 from proactive_crm.landing.validate import NUMERIC_RE, business_day_end, parse_timestamps  # the loader's readings
 from proactive_crm.privacy.erasure_list import ErasedKeys, read_erased_keys
 from proactive_crm.privacy.landing_filter import Dropped, drop_erased, drop_erased_rejections
-from proactive_crm.quality.gate import GateOutcome, QualityGateError, docs_root, finish_gate
+from proactive_crm.quality_config import CheckConfig, QualityConfig
 
 log = logging.getLogger(__name__)
 GATE = "landing"
