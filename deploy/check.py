@@ -40,7 +40,7 @@ from deploy.receivers import WebhookReceiver
 from proactive_crm.config import PROJECT_ROOT, load_settings
 from proactive_crm.landing.contract import SOURCES
 from proactive_crm.local_airflow import trigger_time
-from proactive_crm.report import count_landing_rows
+from proactive_crm.run_summary import count_landing_rows
 from proactive_crm.warehouse import embedded_data_dir, warehouse_url, with_database
 
 BIN = Path(sys.executable).parent

@@ -218,7 +218,7 @@ def train_and_evaluate(conn: psycopg.Connection, cfg: MLConfig, model: str, run_
     rounds = max(1, math.ceil(validation[chosen]["rounds"] * 1.1))
     served = train.fit(model, served_rows, variants[chosen], cfg, rounds=rounds).booster
 
-    from ml.publish import write_version  # report plotting pulls in matplotlib: only when a version is written
+    from ml.registry_version import write_version  # report plotting pulls in matplotlib: only when a version is written
 
     version = write_version(
         cfg=cfg,

@@ -23,13 +23,13 @@ from pathlib import Path
 import psycopg
 
 from expectations.store import format_gate_summary
-from ml.report import format_model_summary
-from proactive_crm.actions.report import format_top_actions
+from ml.evaluation_report import format_model_summary
+from proactive_crm.actions.top_actions import format_top_actions
 from proactive_crm.config import PROJECT_ROOT, Settings, load_settings
-from proactive_crm.kpi_report import format_headline_kpis, format_monthly_trend
+from proactive_crm.kpi_headlines import format_headline_kpis, format_monthly_trend
 from proactive_crm.local_airflow import dags_test
 from proactive_crm.privacy.retention import format_retention_summary
-from proactive_crm.report import count_landing_rows, format_load_summary, top_rejection_reasons
+from proactive_crm.run_summary import count_landing_rows, format_load_summary, top_rejection_reasons
 from proactive_crm.warehouse import connect, ensure_database, recreate_database, warehouse_url
 
 DEFAULT_END_DATE = date(2026, 10, 31)

@@ -195,7 +195,7 @@ def actions_gate(run_date: date, run_id: str | None = None) -> dict[str, object]
 
 def publish_actions(run_date: date) -> dict[str, object]:
     from proactive_crm.actions.publish import publish
-    from proactive_crm.actions.report import format_top_actions
+    from proactive_crm.actions.top_actions import format_top_actions
 
     settings = load_settings()
     policy = load_policy(settings)

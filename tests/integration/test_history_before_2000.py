@@ -18,7 +18,7 @@ import pytest
 from ml.config import MODEL_NAMES
 from proactive_crm.config import ConfigError, load_settings
 from proactive_crm.local_airflow import dags_test
-from proactive_crm.report import count_landing_rows
+from proactive_crm.run_summary import count_landing_rows
 
 pytestmark = pytest.mark.integration
 

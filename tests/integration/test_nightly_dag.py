@@ -21,7 +21,7 @@ from proactive_crm.landing.contract import SOURCES
 from proactive_crm.landing.discovery import discover
 from proactive_crm.landing.raw_tables import rejected_relation
 from proactive_crm.local_airflow import dags_test
-from proactive_crm.report import count_landing_rows
+from proactive_crm.run_summary import count_landing_rows
 
 pytestmark = pytest.mark.integration
 

@@ -15,7 +15,7 @@ from deploy.receivers import WebhookReceiver
 from proactive_crm.config import load_settings
 from proactive_crm.landing.contract import SOURCES
 from proactive_crm.local_airflow import dags_test
-from proactive_crm.report import count_landing_rows
+from proactive_crm.run_summary import count_landing_rows
 
 pytestmark = pytest.mark.integration
 

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from ml import registry, report, train
+from ml import evaluation_report, registry, train
 from ml.config import MLConfig
 from ml.evaluate import MAIN_METRIC, Comparison
 from ml.features import Feature, design_matrix
@@ -140,7 +140,9 @@ def write_version(
     registry.write_json(staging / "metadata.json", metadata)
     registry.write_json(staging / "metrics.json", _finite(metrics))
     eval_rows[keys + list(dict.fromkeys(_eval_columns(eval_rows))) + labels].to_parquet(staging / "eval.parquet")
-    report.write_report(staging, model, version, metadata, metrics, eval_rows, predictions, fitted.booster, spec)
+    evaluation_report.write_report(
+        staging, model, version, metadata, metrics, eval_rows, predictions, fitted.booster, spec
+    )
     path = registry.publish(cfg, model, version, staging)
     log.info("%s: wrote version %s to %s", model, version, path)
     return version
