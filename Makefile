@@ -24,14 +24,14 @@ $(STAMP): requirements.txt constraints.txt pyproject.toml
 venv: $(STAMP)
 
 demo: $(STAMP)
-	$(BIN)/python -m proactive_crm.demo $(DEMO_ARGS)
+	$(BIN)/python -m devtools.demo $(DEMO_ARGS)
 
 OLIST_DIR ?= ../shared/data/olist
 OLIST_LANDING := data/olist/landing
 
 demo-olist: $(STAMP)
 	$(BIN)/python -m examples.olist.adapter --source $(OLIST_DIR) --out $(OLIST_LANDING) --overwrite
-	$(BIN)/python -m proactive_crm.demo --landing $(OLIST_LANDING) --run-date 2018-10-17 --config examples/olist/pipeline.yml
+	$(BIN)/python -m devtools.demo --landing $(OLIST_LANDING) --run-date 2018-10-17 --config examples/olist/pipeline.yml
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

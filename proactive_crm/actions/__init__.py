@@ -10,8 +10,7 @@
 - ``decide`` / ``explain``: the night's decisions with readable reasons into ``actions.decisions`` (audit trail);
 - ``publish`` / ``contract`` / ``store``: the published tables and outbox files, atomically, under a versioned
   contract (``CONTRACT.md``), and the schema they live in;
-- ``top_actions``: the top actions per channel and the suppression counts, for people;
-- ``simulation``: the closed loop on generated data (responses from ``proactive_crm.synth.responses``).
+- ``top_actions``: the top actions per channel and the suppression counts, for people.
 
 Nothing here does work at import time.
 """

@@ -11,8 +11,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from devtools.local_airflow import AIRFLOW, airflow_env, ensure_metadata_db, trigger_time
 from proactive_crm.config import PROJECT_ROOT, Settings
-from proactive_crm.local_airflow import AIRFLOW, airflow_env, ensure_metadata_db, trigger_time
 from tests.expectations.conftest import failed
 from tests.expectations.test_warehouse_gate import RUN, build_marts
 

@@ -15,9 +15,9 @@ from pathlib import Path
 import psycopg
 import pytest
 
+from devtools.local_airflow import dags_test
 from ml.config import MODEL_NAMES
 from proactive_crm.config import ConfigError, load_settings
-from proactive_crm.local_airflow import dags_test
 from proactive_crm.run_summary import count_landing_rows
 
 pytestmark = pytest.mark.integration
@@ -29,7 +29,7 @@ END = date(1997, 6, 30)
 def retailer_1997(empty_warehouse: str, tmp_path_factory: pytest.TempPathFactory):
     root = tmp_path_factory.mktemp("history_1997")
     landing = root / "landing"
-    command = [sys.executable, "-m", "proactive_crm.synth", "--customers", "200", "--days", "45", "--seed", "3"]
+    command = [sys.executable, "-m", "devtools.synth", "--customers", "200", "--days", "45", "--seed", "3"]
     command += ["--out", str(landing), "--end-date", END.isoformat(), "--quiet"]
     subprocess.run(command, check=True)
     settings = load_settings({**os.environ, "CRM_LANDING_DIR": str(landing), "CRM_STATE_DIR": str(root / "state")})

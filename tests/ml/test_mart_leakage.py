@@ -50,7 +50,7 @@ def _load(url: str, landing: Path, state: Path) -> None:
 
 @pytest.fixture(scope="module")
 def two_warehouses(warehouse: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, str]]:
-    from proactive_crm.synth import SynthConfig, generate
+    from devtools.synth import SynthConfig, generate
 
     root = tmp_path_factory.mktemp("leakage")
     full = root / "full"

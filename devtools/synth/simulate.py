@@ -17,16 +17,16 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from devtools.synth import catalogue as catalogue_mod
+from devtools.synth import customers as customers_mod
+from devtools.synth import events, experience, orders, population, records, web
+from devtools.synth.clock import HOUR, Clock, iso_utc
+from devtools.synth.config import SynthConfig, random_streams
+from devtools.synth.dirty import DefectInjector, DefectLog
+from devtools.synth.truth import TruthWriter
+from devtools.synth.vocab import STORE_ZONE
+from devtools.synth.writer import PartitionWriter, Row
 from proactive_crm.landing.contract import ORDER_CHANNELS, SOURCES
-from proactive_crm.synth import catalogue as catalogue_mod
-from proactive_crm.synth import customers as customers_mod
-from proactive_crm.synth import events, experience, orders, population, records, web
-from proactive_crm.synth.clock import HOUR, Clock, iso_utc
-from proactive_crm.synth.config import SynthConfig, random_streams
-from proactive_crm.synth.dirty import DefectInjector, DefectLog
-from proactive_crm.synth.truth import TruthWriter
-from proactive_crm.synth.vocab import STORE_ZONE
-from proactive_crm.synth.writer import PartitionWriter, Row
 
 OUTPUT_SOURCES = ("products", "customers", "orders", "order_lines", "reviews", "web_events")
 CHUNK = 20_000  # customers per text chunk of the first day's file

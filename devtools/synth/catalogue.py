@@ -11,8 +11,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from proactive_crm.synth.categories import CATEGORIES, CATEGORY_NAMES, Category
-from proactive_crm.synth.clock import bools, money
+from devtools.synth.categories import CATEGORIES, CATEGORY_NAMES, Category
+from devtools.synth.clock import bools, money
 
 PRICE_CHANGE_PROB = 1 / 150  # per product and day: roughly two price changes a year per product
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.proactive_crm.synth.conftest import (
+from tests.devtools.synth.conftest import (
     GENERATED_SOURCES,
     line_errors,
     make_run,

@@ -1,4 +1,4 @@
-"""CLI: python -m proactive_crm.synth --customers N --days D --seed S --out DIR [--end-date YYYY-MM-DD]
+"""CLI: python -m devtools.synth --customers N --days D --seed S --out DIR [--end-date YYYY-MM-DD]
 [--dirty] [--quiet]."""
 
 from __future__ import annotations
@@ -8,13 +8,13 @@ import sys
 from datetime import date
 from pathlib import Path
 
-from proactive_crm.synth.config import DEFAULT_DIRTY_RATE, DEFAULT_END_DATE, SynthConfig
-from proactive_crm.synth.simulate import generate
+from devtools.synth.config import DEFAULT_DIRTY_RATE, DEFAULT_END_DATE, SynthConfig
+from devtools.synth.simulate import generate
 
 
 def parse_args(argv: list[str] | None = None) -> SynthConfig:
     parser = argparse.ArgumentParser(
-        prog="python -m proactive_crm.synth",
+        prog="python -m devtools.synth",
         description="Generate a synthetic retailer's landing files (landing contract) plus ground truth in _truth/.",
     )
     parser.add_argument("--customers", type=int, required=True, help="number of customers (e.g. 20000)")

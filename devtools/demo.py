@@ -1,8 +1,8 @@
 """``make demo``: generate a sample retailer, run the nightly DAG on the embedded warehouse, show what happened.
 
-python -m proactive_crm.demo [--customers 20000] [--days 365] [--seed 42] [--dirty]
-python -m proactive_crm.demo --landing DIR --run-date YYYY-MM-DD [--config FILE]   # your own (or adapted) data
-python -m proactive_crm.demo --landing DIR [--config FILE] --print-env   # that dataset's settings, for `python -m ml`
+python -m devtools.demo [--customers 20000] [--days 365] [--seed 42] [--dirty]
+python -m devtools.demo --landing DIR --run-date YYYY-MM-DD [--config FILE]   # your own (or adapted) data
+python -m devtools.demo --landing DIR [--config FILE] --print-env   # that dataset's settings, for `python -m ml`
 """
 
 from __future__ import annotations
@@ -22,12 +22,12 @@ from pathlib import Path
 
 import psycopg
 
+from devtools.local_airflow import dags_test
 from expectations.store import format_gate_summary
 from ml.evaluation_report import format_model_summary
 from proactive_crm.actions.top_actions import format_top_actions
 from proactive_crm.config import PROJECT_ROOT, Settings, load_settings
 from proactive_crm.kpi_headlines import format_headline_kpis, format_monthly_trend
-from proactive_crm.local_airflow import dags_test
 from proactive_crm.privacy.retention import format_retention_summary
 from proactive_crm.run_summary import count_landing_rows, format_load_summary, top_rejection_reasons
 from proactive_crm.warehouse import connect, ensure_database, recreate_database, warehouse_url
@@ -56,7 +56,7 @@ def generate(out: Path, customers: int, days: int, seed: int, dirty: bool, end_d
     command = [
         sys.executable,
         "-m",
-        "proactive_crm.synth",
+        "devtools.synth",
         "--customers",
         str(customers),
         "--days",
@@ -180,7 +180,7 @@ def _own_data_hint(args: argparse.Namespace, embedded: bool) -> None:
     option = f" --config {shlex.quote(str(args.config))}" if args.config else ""
     print(
         "\nthis dataset has its own database and model registry; before `python -m ml train|status|score` on it run\n"
-        f'    eval "$({sys.executable} -m proactive_crm.demo --landing {shlex.quote(str(landing))}{option} '
+        f'    eval "$({sys.executable} -m devtools.demo --landing {shlex.quote(str(landing))}{option} '
         '--print-env)"'
     )
 

@@ -24,8 +24,8 @@ from pathlib import Path
 
 import numpy as np
 
+from devtools.synth.writer import JSONL_SOURCES, RawLine, Row, encode_json_row
 from proactive_crm.landing.contract import SOURCES
-from proactive_crm.synth.writer import JSONL_SOURCES, RawLine, Row, encode_json_row
 
 Corrupt = Callable[[str, list, np.random.Generator], Row]
 DEFECTS_HEADER = ("source", "partition_date", "file", "line_number", "defect", "expect_rejected")

@@ -13,11 +13,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from proactive_crm.synth.clock import DAY, HOUR, Clock, iso_utc
-from proactive_crm.synth.customers import Identity, customer_ids
-from proactive_crm.synth.orders import CANCELLED, RETURNED, DayOrders
-from proactive_crm.synth.population import CHURN_REASONS, NEVER, Population
-from proactive_crm.synth.vocab import COMPLAINT_BODIES, REVIEW_BODIES
+from devtools.synth.clock import DAY, HOUR, Clock, iso_utc
+from devtools.synth.customers import Identity, customer_ids
+from devtools.synth.orders import CANCELLED, RETURNED, DayOrders
+from devtools.synth.population import CHURN_REASONS, NEVER, Population
+from devtools.synth.vocab import COMPLAINT_BODIES, REVIEW_BODIES
 
 SITUATIONS = ("good", "late", "cancelled", "returned")
 REVIEW_PROB = {"good": 0.16, "bad": 0.30}

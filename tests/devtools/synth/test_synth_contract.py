@@ -6,7 +6,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 from proactive_crm.landing.contract import SOURCES
-from tests.proactive_crm.synth.conftest import (
+from tests.devtools.synth.conftest import (
     END,
     GENERATED_SOURCES,
     line_errors,

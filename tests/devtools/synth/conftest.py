@@ -17,8 +17,8 @@ from pathlib import Path
 
 import pytest
 
+from devtools.synth import SynthConfig, generate
 from proactive_crm.landing.contract import SOURCES, Column
-from proactive_crm.synth import SynthConfig, generate
 
 END = date(2026, 10, 31)
 GENERATED_SOURCES = ("customers", "products", "orders", "order_lines", "reviews", "web_events")

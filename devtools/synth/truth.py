@@ -29,12 +29,11 @@ from pathlib import Path
 
 import numpy as np
 
-from proactive_crm.landing.contract import ORDER_CHANNELS
-from proactive_crm.synth.catalogue import Catalogue
-from proactive_crm.synth.categories import CATEGORY_NAMES
-from proactive_crm.synth.clock import Clock, bools, iso_dates, iso_utc
-from proactive_crm.synth.customers import ZONES, Identity, customer_ids
-from proactive_crm.synth.population import (
+from devtools.synth.catalogue import Catalogue
+from devtools.synth.categories import CATEGORY_NAMES
+from devtools.synth.clock import Clock, bools, iso_dates, iso_utc
+from devtools.synth.customers import ZONES, Identity, customer_ids
+from devtools.synth.population import (
     CHURN_REASONS,
     DEVICES,
     NEVER,
@@ -42,9 +41,10 @@ from proactive_crm.synth.population import (
     expected_order_rate,
     slot_cycle,
 )
-from proactive_crm.synth.records import TRUTH_ORDER_COLUMNS
-from proactive_crm.synth.visitor_ids import anonymous_ids, customer_device_keys
-from proactive_crm.synth.vocab import COUNTRIES
+from devtools.synth.records import TRUTH_ORDER_COLUMNS
+from devtools.synth.visitor_ids import anonymous_ids, customer_device_keys
+from devtools.synth.vocab import COUNTRIES
+from proactive_crm.landing.contract import ORDER_CHANNELS
 
 CUSTOMER_COLUMNS = (
     "customer_id",

@@ -17,10 +17,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from proactive_crm.synth.arrays import assemble, compact
-from proactive_crm.synth.catalogue import Catalogue, sample_products
-from proactive_crm.synth.categories import CATEGORIES, CONSUMABLE_CATEGORIES
-from proactive_crm.synth.clock import DAY, HOUR, Clock
+from devtools.synth.arrays import assemble, compact
+from devtools.synth.catalogue import Catalogue, sample_products
+from devtools.synth.categories import CATEGORIES, CONSUMABLE_CATEGORIES
+from devtools.synth.clock import DAY, HOUR, Clock
 
 BUILD_CHUNK = 100_000  # customers drawn at a time
 NEVER = 2**30  # a day index that never comes (fits the int32 day arrays)

@@ -10,14 +10,14 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from proactive_crm.synth.catalogue import Catalogue
-from proactive_crm.synth.categories import CATEGORIES, CATEGORY_NAMES
-from proactive_crm.synth.clock import Clock, iso_utc
-from proactive_crm.synth.customers import customer_ids
-from proactive_crm.synth.population import DEVICES
-from proactive_crm.synth.visitor_ids import anonymous_ids
-from proactive_crm.synth.vocab import REFERRERS
-from proactive_crm.synth.web import (
+from devtools.synth.catalogue import Catalogue
+from devtools.synth.categories import CATEGORIES, CATEGORY_NAMES
+from devtools.synth.clock import Clock, iso_utc
+from devtools.synth.customers import customer_ids
+from devtools.synth.population import DEVICES
+from devtools.synth.visitor_ids import anonymous_ids
+from devtools.synth.vocab import REFERRERS
+from devtools.synth.web import (
     CHECKOUT,
     LOGIN_EARLY,
     LOGIN_LATE,

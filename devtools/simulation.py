@@ -63,7 +63,7 @@ def run_loop(
     with_landing_gate: bool = False,
     say: Callable[[str], None] = print,
 ) -> LoopResult:
-    from proactive_crm.synth.responses import simulate
+    from devtools.synth.responses import simulate
     from proactive_crm.tasks import nightly as tasks
     from proactive_crm.tasks.nightly import WAREHOUSE_SELECTOR, build_layer, build_warehouse
 

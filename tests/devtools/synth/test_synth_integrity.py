@@ -6,7 +6,7 @@ from collections import Counter, defaultdict
 from datetime import datetime
 from pathlib import Path
 
-from tests.proactive_crm.synth.conftest import cents, read_source
+from tests.devtools.synth.conftest import cents, read_source
 
 
 def test_order_total_is_the_exact_sum_of_its_lines(clean_run: Path):

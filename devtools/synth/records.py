@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import numpy as np
 
+from devtools.synth.clock import Clock, bools, iso_naive, iso_utc, money
+from devtools.synth.customers import customer_ids
+from devtools.synth.experience import SITUATIONS, Outcome
+from devtools.synth.orders import STORE, TRIGGERS, DayOrders
+from devtools.synth.population import CHURN_REASONS
 from proactive_crm.landing.contract import ORDER_CHANNELS, ORDER_STATUSES
-from proactive_crm.synth.clock import Clock, bools, iso_naive, iso_utc, money
-from proactive_crm.synth.customers import customer_ids
-from proactive_crm.synth.experience import SITUATIONS, Outcome
-from proactive_crm.synth.orders import STORE, TRIGGERS, DayOrders
-from proactive_crm.synth.population import CHURN_REASONS
 
 TRUTH_ORDER_COLUMNS = (
     "order_id",

@@ -1,6 +1,6 @@
 """Response simulator: what the e-mail, SMS and call-centre systems would write back for a night's published actions.
 
-``python -m proactive_crm.synth.responses --run-date D --outbox DIR --landing DIR [--seed S]`` reads the outbox files
+``python -m devtools.synth.responses --run-date D --outbox DIR --landing DIR [--seed S]`` reads the outbox files
 of run date D (``<outbox>/<channel>/dt=D/actions.parquet``; what a file-taking system receives) and writes, in the
 landing contract, ``action_responses`` partitions (sent, delivered, opened, clicked, converted, bounced, unsubscribed,
 complained) and what a conversion produces: an order with its lines (``orders`` / ``order_lines``), or a review for a
@@ -306,7 +306,7 @@ def simulate(outbox: Path, landing: Path, run_date: date, seed: int = 0) -> Writ
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
-        prog="python -m proactive_crm.synth.responses", description=__doc__.split("\n\n")[0]
+        prog="python -m devtools.synth.responses", description=__doc__.split("\n\n")[0]
     )
     parser.add_argument("--run-date", type=date.fromisoformat, required=True, help="run date of the published batch")
     parser.add_argument("--outbox", type=Path, required=True, help="outbox directory the actions were published to")

@@ -13,10 +13,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from proactive_crm.synth.arrays import assemble, compact
-from proactive_crm.synth.clock import DAY, HOUR, Clock, bools, iso_dates, iso_utc
-from proactive_crm.synth.population import BUILD_CHUNK, NEVER, Population
-from proactive_crm.synth.vocab import COUNTRIES, FAR_ZONE, FAR_ZONE_SHARE, FIRST_NAMES, LAST_NAMES
+from devtools.synth.arrays import assemble, compact
+from devtools.synth.clock import DAY, HOUR, Clock, bools, iso_dates, iso_utc
+from devtools.synth.population import BUILD_CHUNK, NEVER, Population
+from devtools.synth.vocab import COUNTRIES, FAR_ZONE, FAR_ZONE_SHARE, FIRST_NAMES, LAST_NAMES
 
 ZONES: tuple[str, ...] = tuple(dict.fromkeys([c.zone for c in COUNTRIES] + [FAR_ZONE]))
 CITIES = [c.words("cities") for c in COUNTRIES]

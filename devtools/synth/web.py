@@ -15,12 +15,12 @@ from dataclasses import dataclass, fields
 
 import numpy as np
 
-from proactive_crm.synth.catalogue import Catalogue, sample_products
-from proactive_crm.synth.categories import CATEGORIES
-from proactive_crm.synth.clock import DAY, HOUR, Clock
-from proactive_crm.synth.orders import APP, TRIGGERS, WEB, DayOrders
-from proactive_crm.synth.population import DEVICES, HOUR_WEIGHTS, Population
-from proactive_crm.synth.visitor_ids import customer_device_keys, visitor_keys
+from devtools.synth.catalogue import Catalogue, sample_products
+from devtools.synth.categories import CATEGORIES
+from devtools.synth.clock import DAY, HOUR, Clock
+from devtools.synth.orders import APP, TRIGGERS, WEB, DayOrders
+from devtools.synth.population import DEVICES, HOUR_WEIGHTS, Population
+from devtools.synth.visitor_ids import customer_device_keys, visitor_keys
 
 STEPS = (
     *("page_view", "login", "search"),

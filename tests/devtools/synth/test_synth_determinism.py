@@ -7,7 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from tests.proactive_crm.synth.conftest import END, make_run
+from tests.devtools.synth.conftest import END, make_run
 
 
 def snapshot(root: Path) -> dict[str, bytes]:
@@ -16,7 +16,7 @@ def snapshot(root: Path) -> dict[str, bytes]:
 
 def cli(*args: str) -> subprocess.CompletedProcess:
     return subprocess.run(
-        [sys.executable, "-m", "proactive_crm.synth", *args],
+        [sys.executable, "-m", "devtools.synth", *args],
         capture_output=True,
         text=True,
         cwd=Path(__file__).resolve().parents[3],

@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from tests.proactive_crm.synth.conftest import END, read_source
+from tests.devtools.synth.conftest import END, read_source
 
 DAYS = 180  # behaviour_run
 

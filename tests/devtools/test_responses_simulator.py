@@ -1,4 +1,4 @@
-"""The response simulator (proactive_crm/synth/responses.py): deterministic, contract-shaped, and the planted model."""
+"""The response simulator (devtools/synth/responses.py): deterministic, contract-shaped, and the planted model."""
 
 from __future__ import annotations
 
@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pytest
 
+from devtools.synth import responses
 from proactive_crm.actions import contract
 from proactive_crm.actions.publish import write_files
 from proactive_crm.landing.contract import SOURCES
-from proactive_crm.synth import responses
 
 RUN = date(2026, 10, 31)
 PRODUCTS = [("P00001", "coffee", "12.99"), ("P00002", "tea", "4.99")]

@@ -12,10 +12,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from proactive_crm.synth.catalogue import Catalogue, sample_products
-from proactive_crm.synth.categories import CATEGORIES
-from proactive_crm.synth.clock import DAY, HOUR, Clock
-from proactive_crm.synth.population import CHANNEL_LOYALTY, SLOTS, Population
+from devtools.synth.catalogue import Catalogue, sample_products
+from devtools.synth.categories import CATEGORIES
+from devtools.synth.clock import DAY, HOUR, Clock
+from devtools.synth.population import CHANNEL_LOYALTY, SLOTS, Population
 
 WEB, APP, STORE, MARKETPLACE = range(4)  # contract order of ORDER_CHANNELS
 COMPLETED, CANCELLED, RETURNED = range(3)  # contract order of ORDER_STATUSES

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from proactive_crm import demo
+from devtools import demo
 from proactive_crm.config import load_settings
 
 

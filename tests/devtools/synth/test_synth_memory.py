@@ -24,10 +24,10 @@ def peak_rss_mib(body: str) -> float:
 
 
 def test_fifty_thousand_customers_stay_small(tmp_path: Path):
-    baseline = peak_rss_mib("import numpy, proactive_crm.synth.simulate")
+    baseline = peak_rss_mib("import numpy, devtools.synth.simulate")
     out = tmp_path / "big"
     generate = (
-        "from proactive_crm.synth.__main__ import main\n"
+        "from devtools.synth.__main__ import main\n"
         f"assert main(['--customers', '50000', '--days', '3', '--seed', '1', '--out', {str(out)!r}, '--quiet']) == 0"
     )
     peak = peak_rss_mib(generate)
