@@ -25,6 +25,7 @@ import psycopg
 from ml import bgnbd, registry, serving, train
 from ml.categories import category_spec, load_category_frame
 from ml.config import MLConfig
+from ml.dataset import Dataset
 from ml.evaluate import MAIN_METRIC, compare, metrics_for
 from ml.features import (
     Feature,
@@ -59,20 +60,6 @@ class TrainResult:
             f"{self.model}: version {self.version}, {main.get('metric')} {main.get('model', float('nan')):.4f} "
             f"vs {main.get('best_baseline')} {main.get('baseline', float('nan')):.4f}"
         )
-
-
-@dataclass
-class Dataset:
-    frame: pd.DataFrame
-    base_spec: list[Feature]
-    derived: list[str]
-    split: TimeSplit
-    bgnbd_params: dict[str, dict]
-    sample_per_10k: int | None = None
-
-    def rows(self, cutoffs: tuple[date, ...] | list[date]) -> pd.DataFrame:
-        wanted = pd.to_datetime(pd.Series(list(cutoffs)))
-        return self.frame[self.frame["as_of_date"].isin(wanted)].reset_index(drop=True)
 
 
 def _record_status(

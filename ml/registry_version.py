@@ -5,18 +5,16 @@ from __future__ import annotations
 import json
 import logging
 from datetime import UTC, date, datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from ml import evaluation_report, registry, train
 from ml.config import MLConfig
+from ml.dataset import Dataset
 from ml.evaluate import MAIN_METRIC, Comparison
 from ml.features import Feature, design_matrix
-
-if TYPE_CHECKING:
-    from ml.pipeline import Dataset
 
 log = logging.getLogger(__name__)
 REASON_CHECK_ROWS = 2000
