@@ -15,7 +15,7 @@ import psycopg
 from psycopg import sql
 
 from ml.config import MLConfig
-from ml.db import copy_frame, qualified
+from proactive_crm.warehouse_frames import copy_frame, qualified
 
 SERVING_METHODS = ("xgboost", "rules", "recency", "rfm", "bgnbd", "bgnbd_p_alive")  # ml.serving
 
