@@ -81,7 +81,7 @@ def warehouse_gate(run_date: date, run_id: str | None = None) -> dict[str, objec
     }
 
 
-def build_layer(selector: str, run_date: date) -> dict[str, object]:
+def build_layer(selector: str, run_date: date, full_refresh: bool = False) -> dict[str, object]:
     from proactive_crm.dbt_runner import build
 
     settings = load_settings()
@@ -90,7 +90,7 @@ def build_layer(selector: str, run_date: date) -> dict[str, object]:
         # Every raw table exists, even for a source that has never delivered (no web tracking, no responses yet).
         ensure_raw_schema(conn, list(SOURCES.values()))
         ensure_actions_schema(conn)  # the actions effectiveness mart reads the decisions from the first night on
-        results = build(selector, url, settings, run_date, conn)
+        results = build(selector, url, settings, run_date, conn, full_refresh)
     return {
         "selector": selector,
         "nodes": len(results),
@@ -108,7 +108,7 @@ def build_warehouse(run_date: date, full_refresh: bool = False) -> dict[str, obj
     selector = WAREHOUSE_SELECTOR
     analyze_raw()
     if full_refresh:
-        return _build_full_refresh(selector, run_date)
+        return build_layer(selector, run_date, full_refresh=True)
     with _environment(DBT_EXCLUDE_RESOURCE_TYPES="unit_test"):
         return build_layer(selector, run_date)
 
@@ -138,27 +138,6 @@ def analyze_raw() -> None:
         ensure_raw_schema(conn, list(SOURCES.values()))
         for source in SOURCES:
             conn.execute(sql.SQL("analyze {}").format(sql.Identifier("raw", source)))
-
-
-def _build_full_refresh(selector: str, run_date: date) -> dict[str, object]:
-    from proactive_crm.dbt_runner import DbtError, record_results, run_dbt, timing_report
-
-    settings = load_settings()
-    url = warehouse_url(settings)
-    with connect(url) as conn:
-        ensure_raw_schema(conn, list(SOURCES.values()))
-        ensure_actions_schema(conn)
-        args = ["build", "--select", selector, "--full-refresh"]
-        # The tests of the incremental web tables check only the look-back window unless told otherwise.
-        code, invocation_id, results = run_dbt(args, url, settings, run_date, {"test_full_history": True})
-        if invocation_id:
-            record_results(conn, invocation_id, f"build --select {selector} --full-refresh", run_date, results)
-    log.info("dbt build --full-refresh %s: %d nodes; slowest:\n%s", selector, len(results), timing_report(results))
-    failed = [r for r in results if r.status in ("error", "fail", "runtime error")]
-    if code != 0 or failed:
-        details = "\n".join(f"- {r.unique_id}: {r.status}: {(r.message or '').strip()[:500]}" for r in failed)
-        raise DbtError(f"dbt build --select {selector} --full-refresh failed (exit {code}):\n{details}")
-    return {"selector": selector, "nodes": len(results), "seconds": round(sum(r.execution_seconds for r in results), 2)}
 
 
 def score_nightly(run_date: date) -> list[dict[str, Any]]:
