@@ -1,5 +1,8 @@
 """Fast, bounded-memory frames to and from PostgreSQL: ``COPY ... TO STDOUT`` parsed by pyarrow, ``COPY FROM``.
 
+The one home of the warehouse's frame I/O: ``iter_frames`` / ``read_frame`` (ML features and scores),
+``read_object_frame`` (the actions' candidates, text as Python objects), ``copy_frame`` (every bulk append).
+
 Row-by-row fetching costs about ten times more for a million wide rows; COPY text streams in blocks, which
 ``iter_frames`` cuts at line ends so no more than about ``chunk_bytes`` of CSV is held at once.
 """
@@ -164,3 +167,62 @@ def table_columns(conn: psycopg.Connection, table: str) -> dict[str, str]:
         (schema, name),
     ).fetchall()
     return {r[0]: r[1] for r in rows}
+
+
+_ARROW_BY_TYPE_NAME = {
+    "int2": pa.int64(),
+    "int4": pa.int64(),
+    "int8": pa.int64(),
+    "float4": pa.float64(),
+    "float8": pa.float64(),
+    "numeric": pa.float64(),
+    "bool": pa.bool_(),
+    "date": pa.date32(),
+    "timestamptz": pa.timestamp("us", tz="UTC"),
+}
+
+
+def read_object_frame(conn: psycopg.Connection, query: str, params: dict[str, Any] | None = None) -> pd.DataFrame:
+    """The query's rows as one DataFrame for row-wise Python rules: text columns as objects with ``None`` (never
+    pandas' string dtype; phone numbers are never parsed as numbers), ``timestamptz`` as UTC timestamps, line breaks
+    allowed inside values. ``read_frame`` / ``iter_frames`` are the streaming readers for wide numeric frames."""
+    with conn.cursor() as cur:
+        cur.execute(f"select * from ({query}) as q limit 0", params)
+        names = [d.name for d in cur.description]
+        kinds = []
+        for d in cur.description:
+            info = conn.adapters.types.get(d.type_code)
+            kinds.append(_ARROW_BY_TYPE_NAME.get(info.name if info else "text", pa.string()))
+    buffer = bytearray()
+    with conn.cursor() as cur, cur.copy(f"copy ({query}) to stdout with (format csv)", params) as copy:
+        for block in copy:
+            buffer += block
+    if not buffer:
+        return pd.DataFrame({n: pd.Series([], dtype=_empty_object_dtype(k)) for n, k in zip(names, kinds, strict=True)})
+    table = pacsv.read_csv(
+        io.BytesIO(bytes(buffer)),
+        read_options=pacsv.ReadOptions(column_names=names),
+        parse_options=pacsv.ParseOptions(newlines_in_values=True),
+        convert_options=pacsv.ConvertOptions(
+            column_types=dict(zip(names, kinds, strict=True)),
+            null_values=[""],
+            strings_can_be_null=True,
+            quoted_strings_can_be_null=False,
+            true_values=["t"],
+            false_values=["f"],
+        ),
+    )
+    frame = table.to_pandas()
+    for name, kind in zip(names, kinds, strict=True):
+        if kind == pa.string():  # plain objects with None, whatever pandas' default string dtype is
+            column = frame[name].astype(object)
+            frame[name] = column.where(column.notna(), None)
+    return frame
+
+
+def _empty_object_dtype(kind: pa.DataType) -> str:
+    if pa.types.is_integer(kind) or pa.types.is_floating(kind):
+        return "float64"
+    if pa.types.is_boolean(kind):
+        return "bool"
+    return "object"
