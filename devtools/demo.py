@@ -33,7 +33,8 @@ from proactive_crm.run_summary import count_landing_rows, format_load_summary, t
 from proactive_crm.warehouse import connect, ensure_database, recreate_database, warehouse_url
 
 DEFAULT_END_DATE = date(2026, 10, 31)
-LOG_LINE = re.compile(r"\[(info|warning|error)\s*\] (.*?)\s+\[(proactive_crm[\w.]*)\]")
+# The pipeline's own task-log lines (the gates log from expectations.*); library and ml.* lines stay in the log file.
+LOG_LINE = re.compile(r"\[(info|warning|error)\s*\] (.*?)\s+\[((?:proactive_crm|expectations)[\w.]*)\]")
 AIRFLOW_FAILURE = re.compile(r"(Task failed|DagRun Finished.*state=failed|Traceback|[A-Za-z]+Error:)")
 
 
