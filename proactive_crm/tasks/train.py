@@ -19,11 +19,11 @@ log = logging.getLogger("ml.pipeline")
 def train_model(model: str, run_date: date) -> dict[str, Any]:
     """Settings from the environment, the configured warehouse; a JSON-able result."""
     from ml.config import ml_config
-    from ml.pipeline import train_and_evaluate
+    from ml.pipeline import recording_failure, train_and_evaluate
     from proactive_crm.warehouse import connect
 
     cfg = ml_config()
-    with connect() as conn:
+    with recording_failure(cfg, model, run_date), connect() as conn:
         result = train_and_evaluate(conn, cfg, model, run_date)
     log.info("%s", result.summary())
     return {
