@@ -52,7 +52,7 @@ def _sell_no_consumables(landing: Path) -> int:
 def fashion_shop(empty_warehouse: str, tmp_path_factory: pytest.TempPathFactory):
     root = tmp_path_factory.mktemp("fashion_shop")
     landing = root / "landing"
-    command = [sys.executable, "-m", "proactive_crm.synth", "--customers", "700", "--days", "300", "--seed", "5"]
+    command = [sys.executable, "-m", "devtools.synth", "--customers", "700", "--days", "300", "--seed", "5"]
     command += ["--out", str(landing), "--end-date", END.isoformat(), "--quiet"]
     subprocess.run(command, check=True)
     assert _sell_no_consumables(landing) > 0
