@@ -24,17 +24,21 @@ $(STAMP): requirements.txt constraints.txt pyproject.toml
 venv: $(STAMP)
 
 demo: $(STAMP)
-	$(BIN)/python -m proactive_crm.demo $(DEMO_ARGS)
+	$(BIN)/python -m devtools.demo $(DEMO_ARGS)
 
 OLIST_DIR ?= ../shared/data/olist
 OLIST_LANDING := data/olist/landing
 
 demo-olist: $(STAMP)
 	$(BIN)/python -m examples.olist.adapter --source $(OLIST_DIR) --out $(OLIST_LANDING) --overwrite
-	$(BIN)/python -m proactive_crm.demo --landing $(OLIST_LANDING) --run-date 2018-10-17 --config examples/olist/pipeline.yml
+	$(BIN)/python -m devtools.demo --landing $(OLIST_LANDING) --run-date 2018-10-17 --config examples/olist/pipeline.yml
 
+# ruff (style, complexity, no heavy imports in DAG files); the import contracts (one direction, no cycles, devtools
+# outside the runtime); mypy on the runtime packages. All three are configured in pyproject.toml.
 lint: $(STAMP)
 	$(BIN)/ruff check .
+	$(BIN)/lint-imports
+	$(BIN)/mypy
 
 test: lint
 	$(BIN)/python -m pytest $(PYTEST_ARGS)

@@ -195,8 +195,8 @@ def main(argv: list[str] | None = None) -> int:
     print(f"input generated in {time.perf_counter() - started:.0f} s: "
           + ", ".join(f"{k} {v:,}" for k, v in sizes.items()))
 
+    from expectations.actions_gate import run_actions_gate
     from proactive_crm.actions.decide import decide
-    from proactive_crm.actions.gate import run_actions_gate
     from proactive_crm.actions.policy import load_policy
     from proactive_crm.actions.publish import publish
 

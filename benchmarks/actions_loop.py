@@ -9,7 +9,7 @@ points, so this benchmark enlarges both groups by default (pass the policy's val
 
 Generates a retailer whose history ends ``window_days`` after the last looped night, then runs night after night:
 load the landing files -> dbt build -> decide_actions -> actions_gate -> publish_actions -> simulated responses
-(``proactive_crm.synth.responses``, written back into the landing folder, loaded the next night). After the last
+(``devtools.synth.responses``, written back into the landing folder, loaded the next night). After the last
 night's measurement window the warehouse is built once more and actions.action_effectiveness is printed: per action
 type and channel the funnel, the retention uplift of treated over untreated customers (control group + holdout)
 with its 95% interval, and the response count of untreated customers (0: nobody untreated was contacted). Runs in
@@ -66,9 +66,9 @@ def main(argv: list[str] | None = None) -> int:
                       CRM_OUTBOX_DIR=str(root / "outbox"), CRM_CONFIG=str(root / "pipeline.yml"),
                       CRM_TASK_RETRIES="0")
 
-    from proactive_crm.actions.simulation import format_uplift_table, placebo_line, run_loop, uplift_table
-    from proactive_crm.synth.config import SynthConfig
-    from proactive_crm.synth.simulate import generate
+    from devtools.simulation import format_uplift_table, placebo_line, run_loop, uplift_table
+    from devtools.synth.config import SynthConfig
+    from devtools.synth.simulate import generate
 
     started = time.perf_counter()
     days = (END - first).days + args.history_days

@@ -25,13 +25,13 @@ from urllib.parse import urlparse, urlunparse
 
 import psycopg
 
+from devtools.synth.config import SynthConfig
+from devtools.synth.simulate import generate
 from proactive_crm.config import load_settings
 from proactive_crm.dbt_runner import NodeResult, read_run_results, run_dbt, target_dir
 from proactive_crm.landing.contract import SOURCES
 from proactive_crm.landing.ingest import ingest_source
-from proactive_crm.nightly import WAREHOUSE_SELECTOR, analyze_raw, build_layer, build_warehouse
-from proactive_crm.synth.config import SynthConfig
-from proactive_crm.synth.simulate import generate
+from proactive_crm.tasks.nightly import WAREHOUSE_SELECTOR, analyze_raw, build_layer, build_warehouse
 from proactive_crm.warehouse import warehouse_url
 
 END = date(2026, 10, 31)
@@ -92,7 +92,7 @@ def main() -> None:
     parser.add_argument("--customers", type=int, default=20_000)
     parser.add_argument("--days", type=int, default=365)
     parser.add_argument("--seed", type=int, default=42)
-    parser.add_argument("--landing", type=Path, help="a folder written by proactive_crm.synth (skips generating)")
+    parser.add_argument("--landing", type=Path, help="a folder written by devtools.synth (skips generating)")
     args = parser.parse_args()
 
     server = warehouse_url()

@@ -242,9 +242,9 @@ def register_champions(url: str, cfg) -> None:
 
     from ml import bgnbd, registry, train
     from ml.categories import category_spec, derive
-    from ml.db import read_frame
     from ml.features import build_spec, history_query, warehouse_feature_types
     from ml.score import _customer_query, _materialise_history
+    from proactive_crm.warehouse_frames import read_frame
 
     with psycopg.connect(url) as conn:
         types = warehouse_feature_types(conn, cfg)

@@ -90,8 +90,8 @@ def datasets(landing_root: Path) -> list[Dataset]:
 
 
 def _environment(ds: Dataset, state: Path) -> dict[str, str]:
+    from devtools.demo import dataset_environment
     from proactive_crm.config import load_settings
-    from proactive_crm.demo import dataset_environment
     from proactive_crm.warehouse import warehouse_url
 
     landing = Path(ds.adapter[ds.adapter.index("--out") + 1]).resolve()
@@ -200,8 +200,8 @@ def main(argv: list[str] | None = None) -> int:
         env = _environment(ds, state)
         if not (args.reuse and _night_built(env["CRM_WAREHOUSE_URL"], ds.run_date)):
             subprocess.run([sys.executable, *ds.adapter], cwd=ROOT, check=True, stdout=subprocess.DEVNULL)
+            from devtools.local_airflow import dags_test
             from proactive_crm.config import load_settings
-            from proactive_crm.local_airflow import dags_test
 
             log = state / "logs" / f"{ds.name}_crm_nightly_{ds.run_date}.log"
             code = dags_test("crm_nightly", ds.run_date, load_settings(), log, env_extra=env)

@@ -37,8 +37,8 @@ HOUR, MINUTE = night_deadline()
 def crm_night_deadline():
     @task
     def check_night_finished() -> dict:
-        from proactive_crm.nightly import business_date
         from proactive_crm.runlog import check_deadline
+        from proactive_crm.tasks.nightly import business_date
 
         day = business_date(get_current_context()["data_interval_start"], load_settings())
         return check_deadline("crm_nightly", day, f"{HOUR:02d}:{MINUTE:02d}")

@@ -41,7 +41,7 @@ Every task try writes a row to `ops.run_log` and every run a summary to `ops.nig
 good alerts the configured webhook / e-mail (`proactive_crm/callbacks.py`). Ingestion and the dbt builds share the
 pool `CRM_WAREHOUSE_POOL`; scoring runs on the queue `CRM_HEAVY_QUEUE` (README "Configuration").
 
-Logic lives in `proactive_crm.nightly`; this file is schedule and wiring only.
+Logic lives in `proactive_crm.tasks.nightly`; this file is schedule and wiring only.
 """
 
 from __future__ import annotations
@@ -61,7 +61,7 @@ HISTORY_START = SETTINGS.history_start_date  # history_start_date in the pipelin
 
 
 def _run_date():
-    from proactive_crm.nightly import business_date
+    from proactive_crm.tasks.nightly import business_date
 
     context = get_current_context()
     return business_date(context["data_interval_start"], load_settings())
@@ -89,9 +89,9 @@ def crm_nightly():  # noqa: C901 - one nested function per task (13 tasks), no b
 
     @task(pool=warehouse_pool())  # dbt builds and bulk loads share the warehouse's pool
     def ingest(source_name: str) -> dict:
-        from proactive_crm.airflow_tasks import fail_without_retry
         from proactive_crm.landing.ingest import IngestionError
-        from proactive_crm.nightly import ingest
+        from proactive_crm.tasks.nightly import ingest
+        from proactive_crm.tasks.retries import fail_without_retry
 
         context = get_current_context()
         # A bad file needs a fixed delivery, not a retry (the other files are loaded already); a lost worker or
@@ -101,21 +101,21 @@ def crm_nightly():  # noqa: C901 - one nested function per task (13 tasks), no b
 
     @task(pool=warehouse_pool())  # dbt builds and bulk loads share the warehouse's pool
     def build_staging() -> dict:
-        from proactive_crm.nightly import build_layer
+        from proactive_crm.tasks.nightly import build_layer
 
         return build_layer("staging", _run_date())
 
     @task(pool=warehouse_pool())
     def build_warehouse() -> dict:
-        from proactive_crm.nightly import build_warehouse
+        from proactive_crm.tasks.nightly import build_warehouse
 
         return build_warehouse(_run_date())
 
     @task
     def warehouse_gate() -> dict:
-        from proactive_crm.airflow_tasks import fail_without_retry
-        from proactive_crm.nightly import warehouse_gate
-        from proactive_crm.quality import QualityGateError
+        from expectations.outcome import QualityGateError
+        from proactive_crm.tasks.nightly import warehouse_gate
+        from proactive_crm.tasks.retries import fail_without_retry
 
         with fail_without_retry(QualityGateError):  # bad data; the message says what to check
             return warehouse_gate(_run_date(), run_id=get_current_context()["run_id"])
@@ -123,30 +123,30 @@ def crm_nightly():  # noqa: C901 - one nested function per task (13 tasks), no b
     @task(queue=heavy_queue())  # workers with the memory for the models
     def score_customers() -> list:
         from ml.features import FeatureMismatch
-        from ml.score import score_nightly
-        from proactive_crm.airflow_tasks import fail_without_retry
+        from proactive_crm.tasks.nightly import score_nightly
+        from proactive_crm.tasks.retries import fail_without_retry
 
         with fail_without_retry(FeatureMismatch):  # the model needs retraining or the mart its columns back
             return score_nightly(_run_date())
 
     @task
     def decide_actions() -> dict:
-        from proactive_crm.actions.tasks import decide_actions
+        from proactive_crm.tasks.nightly import decide_actions
 
         return decide_actions(_run_date())
 
     @task
     def actions_gate() -> dict:
-        from proactive_crm.actions.tasks import actions_gate
-        from proactive_crm.airflow_tasks import fail_without_retry
-        from proactive_crm.quality import QualityGateError
+        from expectations.outcome import QualityGateError
+        from proactive_crm.tasks.nightly import actions_gate
+        from proactive_crm.tasks.retries import fail_without_retry
 
         with fail_without_retry(QualityGateError):  # a wrong batch needs a fix; nothing gets published
             return actions_gate(_run_date(), run_id=get_current_context()["run_id"])
 
     @task
     def publish_actions() -> dict:
-        from proactive_crm.actions.tasks import publish_actions
+        from proactive_crm.tasks.nightly import publish_actions
 
         return publish_actions(_run_date())
 

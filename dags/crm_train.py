@@ -15,7 +15,8 @@ before the run.
    rows by the configured margin (`ml.promotion` in the pipeline configuration). The nightly scoring picks up the
    champion on its next run; `python -m ml rollback --model <model>` points it back.
 
-Logic lives in `ml.pipeline` and `ml.promotion`; this file is schedule and wiring only.
+Task functions live in `proactive_crm.tasks.train` (logic in `ml.pipeline` and `ml.promotion`); this file is
+schedule and wiring only.
 """
 
 from __future__ import annotations
@@ -39,7 +40,7 @@ MODELS = ["churn_risk", "next_purchase", "next_purchase_category", "value_90d"] 
 
 def _run_date():
     """The last complete business day: the day before the run (the interval's end, in the store's zone)."""
-    from proactive_crm.nightly import business_date
+    from proactive_crm.tasks.nightly import business_date
 
     context = get_current_context()
     return business_date(context["data_interval_end"], load_settings()) - timedelta(days=1)
@@ -66,13 +67,13 @@ def crm_train():
     def train_then_promote(model: str) -> None:
         @task(max_active_tis_per_dagrun=1, queue=heavy_queue())  # two cores: one model at a time
         def train_and_evaluate(model: str) -> dict:
-            from ml.pipeline import train_model
+            from proactive_crm.tasks.train import train_model
 
             return train_model(model, _run_date())
 
         @task
         def promote(result: dict) -> dict:
-            from ml.promotion import promote_result
+            from proactive_crm.tasks.train import promote_result
 
             return promote_result(result)
 

@@ -37,10 +37,10 @@ from typing import Any
 import psycopg
 
 from deploy.receivers import WebhookReceiver
+from devtools.local_airflow import trigger_time
 from proactive_crm.config import PROJECT_ROOT, load_settings
 from proactive_crm.landing.contract import SOURCES
-from proactive_crm.local_airflow import trigger_time
-from proactive_crm.report import count_landing_rows
+from proactive_crm.run_summary import count_landing_rows
 from proactive_crm.warehouse import embedded_data_dir, warehouse_url, with_database
 
 BIN = Path(sys.executable).parent
@@ -419,7 +419,7 @@ def main(argv: list[str] | None = None) -> int:
             server = args.warehouse_server or warehouse_url(load_settings())
             warehouse = top.create_database(server, f"crm_check_{tag}")
             landing = root / "landing"
-            subprocess.run([sys.executable, "-m", "proactive_crm.synth", "--customers", str(args.customers), "--days",
+            subprocess.run([sys.executable, "-m", "devtools.synth", "--customers", str(args.customers), "--days",
                             str(args.days), "--seed", "17", "--out", str(landing), "--end-date", END.isoformat(),
                             "--quiet"], check=True)
             api_port = free_port()

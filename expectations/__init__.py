@@ -1,13 +1,20 @@
-"""Great Expectations 1.x suites, batch definitions and checkpoints of the pipeline's data-quality gates, as code.
+"""The pipeline's three data-quality gates: Great Expectations 1.x suites as code, their runners and result store.
 
+Suites (batch definitions, expectations, checkpoints):
 - ``landing``: gate 1, the landing files of a source before they load (pandas frames from the loader's parser);
 - ``warehouse``: gate 2, the marts after the dbt build, computed in PostgreSQL through a SQL datasource;
-- ``gates``: the ephemeral context, Data Docs sites, severity tiers and the one checkpoint per gate;
-- ``severity``: severity and thresholds of every check, from ``quality:`` in the pipeline configuration;
+- ``actions``: gate 3, the selected actions before they are published;
+- ``gates``: the ephemeral context, Data Docs sites, severity tiers and the one checkpoint per gate.
+
+Runners and results (what the night's tasks in ``proactive_crm.tasks.nightly`` call):
+- ``landing_gate`` / ``warehouse_gate`` / ``actions_gate``: run one gate for a business day;
+- ``outcome``: the end of every gate run (record, log, raise ``QualityGateError`` on a critical failure);
+- ``store``: ``quality.validation_results`` and the one-line summary per gate;
 - ``results``: validation results as findings (severity, observed value, what to check), free of GE objects.
 
-``proactive_crm.quality`` runs the gates; the DAG's tasks call it. Importing this package does not import
-great_expectations; ``landing``, ``warehouse`` and ``gates`` do.
+Severities come from ``proactive_crm.quality_config``. Imports go one way: this package imports the pipeline's
+configuration, landing contract and actions policy; nothing below the task layer imports it. Importing this package
+does not import great_expectations; the suites and runners do.
 """
 
 import logging

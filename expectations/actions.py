@@ -13,7 +13,8 @@ tables or the contact policy are ``UnexpectedRowsExpectation`` queries returning
 - ``control_group`` / ``holdout``: no customer of the global control group, nor of the action type's holdout;
 - ``has_actions``: the batch is not empty (a warning by default: a night without consented customers is legal).
 
-Severities come from ``quality.actions`` in the pipeline configuration (defaults in ``expectations/severity.py``).
+Severities come from ``quality.actions`` in the pipeline configuration (defaults in
+``proactive_crm/quality_config.py``).
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ import great_expectations.expectations as gxe
 from great_expectations.data_context import AbstractDataContext
 
 from expectations.gates import configure_checkpoint, configure_suite, configure_validation, with_severity
-from expectations.severity import QualityConfig
+from proactive_crm.quality_config import QualityConfig
 
 GATE = "actions"
 TARGET = "actions.decisions"

@@ -24,7 +24,7 @@ from great_expectations.data_context.types.base import ProgressBarsConfig
 from great_expectations.expectations import Expectation
 
 from expectations.queries import portable_rows_query
-from expectations.severity import CheckConfig
+from proactive_crm.quality_config import CheckConfig
 
 # GE pins this logger to INFO and announces a temporary docs directory for every ephemeral context.
 logging.getLogger("great_expectations.data_context.types.base").setLevel(logging.WARNING)

@@ -1,6 +1,6 @@
 """Gate 1, landing: the suite of one source, run on its new or changed partitions before they load.
 
-The batch is one pandas frame per group of whole partitions (``proactive_crm.quality.landing`` builds it with the
+The batch is one pandas frame per group of whole partitions (``expectations.landing_gate`` builds it with the
 loader's own parser) holding two grains, told apart by ``_grain``:
 
 - ``record`` rows: the contract columns as the text found in the file (blank = missing, ``value_mappings``
@@ -21,10 +21,10 @@ import pandas as pd
 from great_expectations.data_context import AbstractDataContext
 
 from expectations.gates import configure_checkpoint, configure_suite, configure_validation, with_severity
-from expectations.severity import CheckConfig, QualityConfig
 from proactive_crm.landing.contract import Column, Source
 from proactive_crm.landing.raw_tables import rejected_relation
 from proactive_crm.landing.validate import INT_RE, NUMERIC_RE
+from proactive_crm.quality_config import CheckConfig, QualityConfig
 
 GATE = "landing"
 GRAIN = "_grain"

@@ -26,7 +26,7 @@ from expectations.gates import (
     configure_validation,
     with_severity,
 )
-from expectations.severity import QualityConfig
+from proactive_crm.quality_config import QualityConfig
 
 GATE = "warehouse"
 ORDERS = "core.fct_orders"

@@ -180,9 +180,9 @@ def _missing_marts(exc: Exception) -> str:
     database = urlparse(warehouse_url()).path.lstrip("/") or "(default)"
     return (
         f"{str(exc).splitlines()[0]} in database {database}. Build the marts with the nightly run first "
-        "(make demo, or airflow dags test crm_nightly); after `python -m proactive_crm.demo --landing DIR` load "
+        "(make demo, or airflow dags test crm_nightly); after `python -m devtools.demo --landing DIR` load "
         "that dataset's database and model registry first: "
-        'eval "$(python -m proactive_crm.demo --landing DIR [--config FILE] --print-env)"'
+        'eval "$(python -m devtools.demo --landing DIR [--config FILE] --print-env)"'
     )
 
 

@@ -16,8 +16,8 @@ import psycopg
 from psycopg import sql
 
 from ml.config import MLConfig
-from ml.db import qualified, read_frame
 from ml.features import Feature, history_query, sample_filter
+from proactive_crm.warehouse_frames import qualified, read_frame
 
 CATEGORY_NUMERIC = (
     "cat_purchases",

@@ -22,8 +22,8 @@ from psycopg import sql
 
 from ml import bgnbd
 from ml.config import MLConfig
-from ml.db import qualified, read_frame, table_columns
 from ml.split import DataStats
+from proactive_crm.warehouse_frames import qualified, read_frame, table_columns
 
 KEYS = ("customer_id", "as_of_date")
 NON_FEATURE_TYPES = ("date", "timestamp with time zone", "timestamp without time zone", "time", "interval")

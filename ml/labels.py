@@ -19,8 +19,8 @@ from psycopg import sql
 
 from ml.categories import category_days_cte
 from ml.config import MLConfig
-from ml.db import read_frame
 from ml.features import purchase_days_cte
+from proactive_crm.warehouse_frames import read_frame
 
 LABELS = ("label_churn", "label_time", "label_event", "label_revenue", "follow_up_days")
 

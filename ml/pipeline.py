@@ -27,6 +27,7 @@ import psycopg
 from ml import bgnbd, registry, serving, train
 from ml.categories import category_spec, load_category_frame
 from ml.config import MLConfig
+from ml.dataset import Dataset
 from ml.evaluate import MAIN_METRIC, compare, metrics_for
 from ml.features import (
     Feature,
@@ -61,20 +62,6 @@ class TrainResult:
             f"{self.model}: version {self.version}, {main.get('metric')} {main.get('model', float('nan')):.4f} "
             f"vs {main.get('best_baseline')} {main.get('baseline', float('nan')):.4f}"
         )
-
-
-@dataclass
-class Dataset:
-    frame: pd.DataFrame
-    base_spec: list[Feature]
-    derived: list[str]
-    split: TimeSplit
-    bgnbd_params: dict[str, dict]
-    sample_per_10k: int | None = None
-
-    def rows(self, cutoffs: tuple[date, ...] | list[date]) -> pd.DataFrame:
-        wanted = pd.to_datetime(pd.Series(list(cutoffs)))
-        return self.frame[self.frame["as_of_date"].isin(wanted)].reset_index(drop=True)
 
 
 def _record_status(
@@ -238,7 +225,7 @@ def train_and_evaluate(conn: psycopg.Connection, cfg: MLConfig, model: str, run_
     rounds = max(1, math.ceil(validation[chosen]["rounds"] * 1.1))
     served = train.fit(model, served_rows, variants[chosen], cfg, rounds=rounds).booster
 
-    from ml.publish import write_version  # report plotting pulls in matplotlib: only when a version is written
+    from ml.registry_version import write_version  # report plotting pulls in matplotlib: only when a version is written
 
     version = write_version(
         cfg=cfg,
@@ -282,21 +269,3 @@ def evaluate_version(
     base_preds, _, _ = _baselines(model, train_rows, eval_rows, cfg)
     preds.update(base_preds)
     return {name: metrics_for(model, eval_rows, out) for name, out in preds.items()}
-
-
-def train_model(model: str, run_date: date) -> dict[str, Any]:
-    """The crm_train task: settings from the environment, the configured warehouse; a JSON-able result."""
-    from ml.config import ml_config
-    from proactive_crm.warehouse import connect
-
-    cfg = ml_config()
-    with recording_failure(cfg, model, run_date), connect() as conn:
-        result = train_and_evaluate(conn, cfg, model, run_date)
-    log.info("%s", result.summary())
-    return {
-        "model": model,
-        "status": result.status,
-        "version": result.version,
-        "reason": result.reason,
-        "summary": result.summary(),
-    }

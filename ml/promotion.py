@@ -154,14 +154,3 @@ def last_decision(cfg: MLConfig, model: str) -> dict[str, object] | None:
         return None
     path = registry.model_dir(cfg, model) / version / "promotion.json"
     return json.loads(path.read_text(encoding="utf-8")) if path.exists() else None
-
-
-def promote_result(result: dict[str, object]) -> dict[str, object]:
-    """The crm_train task after training: promote a trained version, pass a cold start through."""
-    from ml.config import ml_config
-
-    model = str(result["model"])
-    if result.get("status") != "trained":
-        return {"model": model, "promoted": False, "reason": f"not trained: {result.get('reason')}"}
-    decision = promote(ml_config(), model, str(result["version"]))
-    return asdict(decision)

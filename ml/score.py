@@ -27,7 +27,6 @@ from psycopg import sql
 from ml import baselines, bgnbd, btyd_baseline, registry, serving, train
 from ml.categories import category_history_query, derive
 from ml.config import CUSTOMER_MODELS, MLConfig
-from ml.db import copy_frame, iter_frames, qualified
 from ml.features import (
     Feature,
     FeatureMismatch,
@@ -42,6 +41,7 @@ from ml.promotion import last_decision
 from ml.reasons import replenishment_phrase, top_reasons
 from ml.score_tables import ddl, record_runs
 from ml.split import cold_start_reason
+from proactive_crm.warehouse_frames import copy_frame, iter_frames, qualified
 
 log = logging.getLogger(__name__)
 RULES_VERSION = "rules-1"
@@ -413,11 +413,3 @@ def score(url: str, cfg: MLConfig, run_date: date) -> list[dict[str, Any]]:
     for line in summary:
         log.info("scored %s", line)
     return summary
-
-
-def score_nightly(run_date: date) -> list[dict[str, Any]]:
-    """The crm_nightly task: settings from the environment, the configured warehouse."""
-    from ml.config import ml_config
-    from proactive_crm.warehouse import warehouse_url
-
-    return score(warehouse_url(), ml_config(), run_date)

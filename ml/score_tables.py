@@ -1,7 +1,8 @@
 """The tables nightly scoring writes: the contract with the downstream actions step, and the run record.
 
 ``ml.customer_scores`` (one row per customer, as-of date and model), ``ml.customer_category_scores`` (per consumable
-category) and ``ml.scoring_runs`` (one row per model and night, what ``ml.report.format_model_summary`` reads).
+category) and ``ml.scoring_runs`` (one row per model and night, what
+``ml.evaluation_report.format_model_summary`` reads).
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ import psycopg
 from psycopg import sql
 
 from ml.config import MLConfig
-from ml.db import copy_frame, qualified
+from proactive_crm.warehouse_frames import copy_frame, qualified
 
 SERVING_METHODS = ("xgboost", "rules", "recency", "rfm", "bgnbd", "bgnbd_p_alive")  # ml.serving
 

@@ -47,7 +47,7 @@ def main(argv: list[str]) -> int:
 
         return metricflow(rest, warehouse_url(settings), settings).returncode
     if command == "summary":
-        from proactive_crm.report import format_load_summary
+        from proactive_crm.run_summary import format_load_summary
         from proactive_crm.warehouse import connect
 
         with connect() as conn:

@@ -18,7 +18,7 @@ log = logging.getLogger(__name__)
 
 def _business_date(dag_run: Any) -> date | None:
     from proactive_crm.config import load_settings
-    from proactive_crm.nightly import business_date
+    from proactive_crm.tasks.nightly import business_date
 
     start = getattr(dag_run, "data_interval_start", None)
     return business_date(start, load_settings()) if start is not None else None

@@ -151,17 +151,29 @@ def timing_report(results: list[NodeResult], top: int = 10) -> str:
     return "\n".join(lines)
 
 
-def build(selector: str, url: str, settings: Settings, run_date: date, conn: psycopg.Connection) -> list[NodeResult]:
-    """``dbt build --select <selector>``; record timings; raise DbtError naming every failed node."""
-    code, invocation_id, results = run_dbt(["build", "--select", selector], url, settings, run_date)
+def build(
+    selector: str,
+    url: str,
+    settings: Settings,
+    run_date: date,
+    conn: psycopg.Connection,
+    full_refresh: bool = False,
+) -> list[NodeResult]:
+    """``dbt build --select <selector>`` (``--full-refresh`` rebuilds the incremental models); record timings; raise
+    DbtError naming every failed node."""
+    args = ["build", "--select", selector, *(["--full-refresh"] if full_refresh else [])]
+    # A full refresh tests the incremental web tables on their whole history, not only the look-back window.
+    extra_vars: dict[str, object] | None = {"test_full_history": True} if full_refresh else None
+    code, invocation_id, results = run_dbt(args, url, settings, run_date, extra_vars)
+    command = " ".join(args)
     if invocation_id:
-        record_results(conn, invocation_id, f"build --select {selector}", run_date, results)
-    log.info("dbt build %s: %d nodes; slowest:\n%s", selector, len(results), timing_report(results))
+        record_results(conn, invocation_id, command, run_date, results)
+    log.info("dbt %s: %d nodes; slowest:\n%s", command, len(results), timing_report(results))
     failed = [r for r in results if r.status in ("error", "fail", "runtime error")]
     if code != 0 or failed:
         details = "\n".join(f"- {r.unique_id}: {r.status}: {(r.message or '').strip()[:500]}" for r in failed)
         raise DbtError(
-            f"dbt build --select {selector} failed (exit {code}); "
+            f"dbt {command} failed (exit {code}); "
             f"{len(failed)} node(s) failed:\n{details or '- see the dbt log above'}\n"
             f"Logs: {settings.state_dir / 'dbt' / 'logs'}"
         )

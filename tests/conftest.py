@@ -39,6 +39,16 @@ def warehouse(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
             admin.execute(f'drop database if exists "{dbname}" with (force)')
 
 
+@pytest.fixture(scope="session")
+def dagbag(tmp_path_factory: pytest.TempPathFactory):
+    """Every DAG file in ``dags/`` parsed once per session, as the dag-processor parses it (no metadata database)."""
+    os.environ.setdefault("AIRFLOW_HOME", str(tmp_path_factory.mktemp("airflow_home")))
+    os.environ["AIRFLOW__CORE__LOAD_EXAMPLES"] = "False"
+    from airflow.dag_processing.dagbag import DagBag
+
+    return DagBag(dag_folder=str(PROJECT_ROOT / "dags"))
+
+
 @pytest.fixture(scope="module")
 def empty_warehouse(warehouse: str) -> str:
     """The test database with every schema an earlier module built dropped, for tests that run whole nights.

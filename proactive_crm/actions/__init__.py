@@ -8,12 +8,9 @@
 - ``groups``: the global control group and the per-type holdouts (deterministic hashes, the same in SQL);
 - ``rules`` / ``windows``: the contact policy's rules and send windows, as pure functions on the candidate frame;
 - ``decide`` / ``explain``: the night's decisions with readable reasons into ``actions.decisions`` (audit trail);
-- ``gate``: gate 3, the actions quality gate (suite in ``expectations/actions.py``);
 - ``publish`` / ``contract`` / ``store``: the published tables and outbox files, atomically, under a versioned
   contract (``CONTRACT.md``), and the schema they live in;
-- ``report``: the top actions per channel and the suppression counts, for people;
-- ``tasks``: what the ``decide_actions``, ``actions_gate`` and ``publish_actions`` tasks of ``crm_nightly`` call;
-- ``simulation``: the closed loop on generated data (responses from ``proactive_crm.synth.responses``).
+- ``top_actions``: the top actions per channel and the suppression counts, for people.
 
 Nothing here does work at import time.
 """

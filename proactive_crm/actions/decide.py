@@ -33,10 +33,10 @@ import pandas as pd
 import psycopg
 
 from proactive_crm.actions import explain, groups, priority, rules, triggers, uplift
-from proactive_crm.actions.frames import copy_frame, read_frame
 from proactive_crm.actions.policy import Policy
 from proactive_crm.actions.store import ensure_actions_schema, table_exists
 from proactive_crm.actions.windows import decision_time, send_windows
+from proactive_crm.warehouse_frames import copy_frame, read_object_frame
 
 log = logging.getLogger(__name__)
 
@@ -371,7 +371,7 @@ def decide(
             frame = pd.DataFrame()
         else:
             available = table_exists(conn, priority.RESPONSES)
-            frame = read_frame(conn, frame_query(policy, available), {"run_date": run_date})
+            frame = read_object_frame(conn, frame_query(policy, available), {"run_date": run_date})
         mark = lap("candidates + history", mark)
         observed = priority.observed_outcomes(conn, policy, run_date)
         segments = sorted(set(frame["segment"].dropna()) if len(frame) else set()) or ["prospect"]

@@ -6,6 +6,7 @@ import). Every error names the file and the key, and says what is expected.
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -273,3 +274,9 @@ def load_policy(settings: Settings | None = None, path: Path | None = None) -> P
     except yaml.YAMLError as exc:
         raise ConfigError(f"{path}: not valid YAML: {exc}") from exc
     return parse_policy(data or {}, path)
+
+
+def outbox_dir(settings: Settings, policy: Policy) -> Path:
+    """``CRM_OUTBOX_DIR``, else the policy's ``outbox.dir`` (relative to ``CRM_STATE_DIR``)."""
+    configured = Path(os.environ.get("CRM_OUTBOX_DIR") or policy.outbox_dir).expanduser()
+    return configured if configured.is_absolute() else settings.state_dir / configured

@@ -34,7 +34,6 @@ import pyarrow.compute as pc
 import pyarrow.csv as pa_csv
 from psycopg import sql
 
-from expectations.severity import QualityConfig
 from proactive_crm.config import Settings
 from proactive_crm.landing.contract import SOURCES, Source
 from proactive_crm.landing.discovery import LandingFile, checksum, discover
@@ -44,6 +43,7 @@ from proactive_crm.landing.validate import business_day_end, validate
 from proactive_crm.privacy.erasure_list import ErasedKeys, read_erased_keys
 from proactive_crm.privacy.landing_filter import Dropped, drop_erased, drop_erased_rejections
 from proactive_crm.privacy.raw_purge import forget_linked
+from proactive_crm.quality_config import QualityConfig
 
 log = logging.getLogger(__name__)
 

@@ -16,7 +16,7 @@ from typing import Any
 import psycopg
 import psycopg.rows
 
-from proactive_crm.report import load_accounting, top_rejection_reasons
+from proactive_crm.run_summary import load_accounting, top_rejection_reasons
 
 
 @dataclass(frozen=True)

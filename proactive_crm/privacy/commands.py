@@ -15,8 +15,7 @@ log = logging.getLogger(__name__)
 
 
 def _outbox(settings: Settings) -> Path:
-    from proactive_crm.actions.policy import load_policy
-    from proactive_crm.actions.tasks import outbox_dir
+    from proactive_crm.actions.policy import load_policy, outbox_dir
 
     return outbox_dir(settings, load_policy(settings))
 

@@ -8,20 +8,9 @@ import sys
 import textwrap
 from pathlib import Path
 
-import pytest
-
 from proactive_crm.config import PROJECT_ROOT
 
 DAGS = PROJECT_ROOT / "dags"
-
-
-@pytest.fixture(scope="module")
-def dagbag(tmp_path_factory: pytest.TempPathFactory):
-    os.environ.setdefault("AIRFLOW_HOME", str(tmp_path_factory.mktemp("airflow_home")))
-    os.environ["AIRFLOW__CORE__LOAD_EXAMPLES"] = "False"
-    from airflow.dag_processing.dagbag import DagBag
-
-    return DagBag(dag_folder=str(DAGS))
 
 
 def test_no_import_errors(dagbag):

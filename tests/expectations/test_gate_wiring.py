@@ -11,8 +11,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from devtools.local_airflow import AIRFLOW, airflow_env, ensure_metadata_db, trigger_time
 from proactive_crm.config import PROJECT_ROOT, Settings
-from proactive_crm.local_airflow import AIRFLOW, airflow_env, ensure_metadata_db, trigger_time
 from tests.expectations.conftest import failed
 from tests.expectations.test_warehouse_gate import RUN, build_marts
 
@@ -105,7 +105,8 @@ def _task_states(db: Path) -> dict[str, tuple[str, int]]:
 
 
 def test_format_gate_summary_prints_one_line_per_gate(qconn, settings: Settings):
-    from proactive_crm.quality import format_gate_summary, run_warehouse_gate
+    from expectations.store import format_gate_summary
+    from expectations.warehouse_gate import run_warehouse_gate
 
     assert format_gate_summary(qconn, date(2026, 10, 31)) == "no quality gate results for 2026-10-31"
     build_marts(qconn)

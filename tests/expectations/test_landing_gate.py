@@ -7,9 +7,11 @@ from datetime import date
 import psycopg
 import pytest
 
+from expectations.landing_gate import FilesRefused, run_landing_gate
+from expectations.outcome import QualityGateError
+from expectations.store import format_gate_summary
 from proactive_crm.config import Settings
 from proactive_crm.landing.ingest import IngestionError, ingest_source
-from proactive_crm.quality import FilesRefused, QualityGateError, format_gate_summary, run_landing_gate
 from tests.conftest import write_partition
 from tests.expectations.conftest import failed, results, with_quality
 
@@ -78,8 +80,8 @@ def test_a_missing_required_column_is_critical_and_the_message_says_where_and_wh
 def test_a_critical_failure_refuses_that_file_while_its_neighbours_and_other_sources_load(
     qconn, landing, settings, monkeypatch: pytest.MonkeyPatch
 ):
-    from proactive_crm import nightly
     from proactive_crm.landing.ingest import IngestionError
+    from proactive_crm.tasks import nightly
 
     bad = write_partition(landing, "orders", "2026-10-01", "order_id,ordered_at\nO1,2026-10-01T10:00:00Z\n")
     good = "order_id,customer_id,ordered_at,channel,status,currency,total_amount\n" + "".join(

@@ -12,8 +12,10 @@ import psycopg
 import pytest
 from psycopg import sql
 
+from expectations.outcome import QualityGateError
+from expectations.store import format_gate_summary
+from expectations.warehouse_gate import run_warehouse_gate
 from proactive_crm.config import Settings
-from proactive_crm.quality import QualityGateError, format_gate_summary, run_warehouse_gate
 from tests.expectations.conftest import failed, results, with_quality
 
 RUN = date(2026, 10, 31)
@@ -220,7 +222,7 @@ def test_severity_is_configuration_and_reruns_replace_their_rows(marts, settings
 
 
 def test_the_nightly_task_function_raises_with_the_message(marts, settings, monkeypatch: pytest.MonkeyPatch):
-    from proactive_crm import nightly
+    from proactive_crm.tasks import nightly
 
     monkeypatch.setenv("CRM_STATE_DIR", str(settings.state_dir))
     assert nightly.warehouse_gate(RUN)["failed_warning"] == 0

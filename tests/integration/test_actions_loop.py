@@ -18,10 +18,10 @@ import psycopg.rows
 import pytest
 import yaml
 
-from proactive_crm.actions.simulation import format_uplift_table, run_loop, uplift_table
+from devtools.simulation import format_uplift_table, run_loop, uplift_table
+from devtools.synth.config import SynthConfig
+from devtools.synth.simulate import generate
 from proactive_crm.config import PROJECT_ROOT
-from proactive_crm.synth.config import SynthConfig
-from proactive_crm.synth.simulate import generate
 
 pytestmark = pytest.mark.integration
 
@@ -151,7 +151,7 @@ def test_the_mart_says_which_ranking_served_each_action_type_and_why(loop: dict)
 
 
 def test_a_rerun_of_the_responses_replaces_its_own_files(loop: dict) -> None:
-    from proactive_crm.synth.responses import simulate
+    from devtools.synth.responses import simulate
 
     landing, night = loop["landing"], loop["result"].nights[0]
     before = {p: p.read_bytes() for p in landing.glob(f"*/dt=*/part-actions-{night}.csv")}

@@ -15,10 +15,10 @@ from pathlib import Path
 import psycopg
 import pytest
 
+from devtools.local_airflow import dags_test
 from ml.config import MODEL_NAMES
 from proactive_crm.config import ConfigError, load_settings
-from proactive_crm.local_airflow import dags_test
-from proactive_crm.report import count_landing_rows
+from proactive_crm.run_summary import count_landing_rows
 
 pytestmark = pytest.mark.integration
 
@@ -29,7 +29,7 @@ END = date(1997, 6, 30)
 def retailer_1997(empty_warehouse: str, tmp_path_factory: pytest.TempPathFactory):
     root = tmp_path_factory.mktemp("history_1997")
     landing = root / "landing"
-    command = [sys.executable, "-m", "proactive_crm.synth", "--customers", "200", "--days", "45", "--seed", "3"]
+    command = [sys.executable, "-m", "devtools.synth", "--customers", "200", "--days", "45", "--seed", "3"]
     command += ["--out", str(landing), "--end-date", END.isoformat(), "--quiet"]
     subprocess.run(command, check=True)
     settings = load_settings({**os.environ, "CRM_LANDING_DIR": str(landing), "CRM_STATE_DIR": str(root / "state")})
@@ -77,7 +77,7 @@ def test_a_day_before_history_start_date_is_refused_with_the_setting_to_change(t
 def test_the_demo_refuses_a_day_before_history_start_date_with_the_fix_and_no_summary(
     tmp_path: Path, warehouse: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture
 ):
-    from proactive_crm import demo
+    from devtools import demo
 
     config = tmp_path / "pipeline.yml"
     config.write_text("store_time_zone: UTC\nhistory_start_date: 2001-01-01\n")

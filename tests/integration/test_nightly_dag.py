@@ -16,12 +16,12 @@ from pathlib import Path
 import psycopg
 import pytest
 
+from devtools.local_airflow import dags_test
 from proactive_crm.config import Settings, load_settings
 from proactive_crm.landing.contract import SOURCES
 from proactive_crm.landing.discovery import discover
 from proactive_crm.landing.raw_tables import rejected_relation
-from proactive_crm.local_airflow import dags_test
-from proactive_crm.report import count_landing_rows
+from proactive_crm.run_summary import count_landing_rows
 
 pytestmark = pytest.mark.integration
 
@@ -36,7 +36,7 @@ def nightly(empty_warehouse: str, tmp_path_factory: pytest.TempPathFactory):
         [
             sys.executable,
             "-m",
-            "proactive_crm.synth",
+            "devtools.synth",
             "--customers",
             "300",
             "--days",

@@ -18,8 +18,8 @@ from pathlib import Path
 import psycopg
 import pytest
 
+from devtools.local_airflow import dags_test
 from proactive_crm.config import load_settings
-from proactive_crm.local_airflow import dags_test
 from proactive_crm.nightly_report import KPI_COLUMNS, report_path
 
 pytestmark = pytest.mark.integration
@@ -51,7 +51,7 @@ def night(empty_warehouse: str, tmp_path_factory: pytest.TempPathFactory) -> dic
     root = tmp_path_factory.mktemp("report_night")
     landing = root / "landing"
     subprocess.run(
-        [sys.executable, "-m", "proactive_crm.synth", "--customers", "400", "--days", "120", "--seed", "7",
+        [sys.executable, "-m", "devtools.synth", "--customers", "400", "--days", "120", "--seed", "7",
          "--out", str(landing), "--end-date", END.isoformat(), "--dirty", "--quiet"],
         check=True,
     )

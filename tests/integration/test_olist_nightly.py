@@ -22,10 +22,10 @@ import pandas as pd
 import psycopg
 import pytest
 
+from devtools.local_airflow import dags_test
 from proactive_crm.config import PROJECT_ROOT, Settings, load_settings
-from proactive_crm.kpi_report import format_monthly_trend
-from proactive_crm.local_airflow import dags_test
-from proactive_crm.report import count_landing_rows
+from proactive_crm.kpi_headlines import format_monthly_trend
+from proactive_crm.run_summary import count_landing_rows
 from proactive_crm.warehouse import with_database
 
 if str(PROJECT_ROOT) not in sys.path:  # the examples package lives at the repo root, outside the installed package

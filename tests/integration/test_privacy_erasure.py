@@ -19,8 +19,8 @@ import psycopg
 import pytest
 from psycopg import sql
 
+from devtools.local_airflow import dags_test
 from proactive_crm.config import load_settings
-from proactive_crm.local_airflow import dags_test
 from proactive_crm.privacy.erasure_list import key_hash
 
 pytestmark = pytest.mark.integration
@@ -62,7 +62,7 @@ def erased(empty_warehouse: str, tmp_path_factory: pytest.TempPathFactory):
     root = tmp_path_factory.mktemp("erasure")
     landing = root / "landing"
     subprocess.run(
-        [sys.executable, "-m", "proactive_crm.synth", "--customers", "300", "--days", "45", "--seed", "23",
+        [sys.executable, "-m", "devtools.synth", "--customers", "300", "--days", "45", "--seed", "23",
          "--out", str(landing), "--end-date", END.isoformat(), "--quiet"],
         check=True,
     )

@@ -12,10 +12,10 @@ import psycopg
 import pytest
 
 from deploy.receivers import WebhookReceiver
+from devtools.local_airflow import dags_test
 from proactive_crm.config import load_settings
 from proactive_crm.landing.contract import SOURCES
-from proactive_crm.local_airflow import dags_test
-from proactive_crm.report import count_landing_rows
+from proactive_crm.run_summary import count_landing_rows
 
 pytestmark = pytest.mark.integration
 
@@ -29,7 +29,7 @@ def night(empty_warehouse: str, tmp_path_factory: pytest.TempPathFactory):
     root = tmp_path_factory.mktemp("runlog")
     landing = root / "landing"
     subprocess.run(
-        [sys.executable, "-m", "proactive_crm.synth", "--customers", "150", "--days", "20", "--seed", "5",
+        [sys.executable, "-m", "devtools.synth", "--customers", "150", "--days", "20", "--seed", "5",
          "--out", str(landing), "--end-date", END.isoformat(), "--quiet"],
         check=True,
     )

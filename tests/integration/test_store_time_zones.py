@@ -19,10 +19,10 @@ import pandas as pd
 import psycopg
 import pytest
 
-from proactive_crm.nightly import build_layer, build_warehouse
+from devtools.synth.config import SynthConfig
+from devtools.synth.simulate import generate
 from proactive_crm.store_calendar import day_end
-from proactive_crm.synth.config import SynthConfig
-from proactive_crm.synth.simulate import generate
+from proactive_crm.tasks.nightly import build_layer, build_warehouse
 from proactive_crm.warehouse_calendar import built_zone, record_zone
 from tests.integration.test_warehouse_kpis import Landing, compare_kpi_table, expected_kpis, load_raw, read_table
 

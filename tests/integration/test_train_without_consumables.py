@@ -18,12 +18,12 @@ from pathlib import Path
 import psycopg
 import pytest
 
+from devtools import demo
+from devtools.local_airflow import dags_test
 from ml.config import ml_config
 from ml.promotion import last_decision
 from ml.registry import last_training
-from proactive_crm import demo
 from proactive_crm.config import PROJECT_ROOT, load_settings
-from proactive_crm.local_airflow import dags_test
 
 pytestmark = pytest.mark.integration
 
@@ -52,7 +52,7 @@ def _sell_no_consumables(landing: Path) -> int:
 def fashion_shop(empty_warehouse: str, tmp_path_factory: pytest.TempPathFactory):
     root = tmp_path_factory.mktemp("fashion_shop")
     landing = root / "landing"
-    command = [sys.executable, "-m", "proactive_crm.synth", "--customers", "700", "--days", "300", "--seed", "5"]
+    command = [sys.executable, "-m", "devtools.synth", "--customers", "700", "--days", "300", "--seed", "5"]
     command += ["--out", str(landing), "--end-date", END.isoformat(), "--quiet"]
     subprocess.run(command, check=True)
     assert _sell_no_consumables(landing) > 0

@@ -21,14 +21,14 @@ import pandas as pd
 import psycopg
 import pytest
 
+from devtools.synth.config import SynthConfig
+from devtools.synth.simulate import generate
 from proactive_crm.config import load_settings
 from proactive_crm.dbt_runner import run_dbt
 from proactive_crm.landing.contract import SOURCES
 from proactive_crm.landing.ingest import ingest_source
-from proactive_crm.nightly import WAREHOUSE_SELECTOR, build_layer, build_warehouse
 from proactive_crm.store_calendar import day_start, local_dates
-from proactive_crm.synth.config import SynthConfig
-from proactive_crm.synth.simulate import generate
+from proactive_crm.tasks.nightly import WAREHOUSE_SELECTOR, build_layer, build_warehouse
 
 pytestmark = pytest.mark.integration
 

@@ -20,7 +20,7 @@ import psycopg
 import pytest
 
 from ml.config import ColdStart, MLConfig, Tables
-from ml.db import copy_frame
+from proactive_crm.warehouse_frames import copy_frame
 
 START = date(2025, 1, 1)
 RUN_DATE = date(2026, 2, 28)

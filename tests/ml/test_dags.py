@@ -2,21 +2,6 @@
 
 from __future__ import annotations
 
-import os
-
-import pytest
-
-from proactive_crm.config import PROJECT_ROOT
-
-
-@pytest.fixture(scope="module")
-def dagbag(tmp_path_factory: pytest.TempPathFactory):
-    os.environ.setdefault("AIRFLOW_HOME", str(tmp_path_factory.mktemp("airflow_home")))
-    os.environ["AIRFLOW__CORE__LOAD_EXAMPLES"] = "False"
-    from airflow.dag_processing.dagbag import DagBag
-
-    return DagBag(dag_folder=str(PROJECT_ROOT / "dags"))
-
 
 def test_crm_train_trains_then_promotes_every_model_weekly(dagbag):
     assert dagbag.import_errors == {}

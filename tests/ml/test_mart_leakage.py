@@ -68,7 +68,7 @@ def _load(url: str, landing: Path, state: Path, config: Path, cut: bool) -> None
 
 @pytest.fixture(scope="module", params=ZONES)
 def two_warehouses(request, warehouse: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, str]]:
-    from proactive_crm.synth import SynthConfig, generate
+    from devtools.synth import SynthConfig, generate
 
     root = tmp_path_factory.mktemp("leakage")
     config = root / "pipeline.yml"

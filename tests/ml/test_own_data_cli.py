@@ -34,7 +34,7 @@ def own_dataset(warehouse: str, tmp_path: Path):
     landing = tmp_path / f"shop_{uuid.uuid4().hex[:8]}"
     landing.mkdir()
     env = {k: v for k, v in os.environ.items() if k not in ("CRM_WAREHOUSE_URL", "CRM_MODELS_DIR")}
-    printed = _run(["-m", "proactive_crm.demo", "--landing", str(landing), "--print-env"], env)
+    printed = _run(["-m", "devtools.demo", "--landing", str(landing), "--print-env"], env)
     assert printed.returncode == 0, printed.stderr[-2000:]
     exports = dict(line.removeprefix("export ").split("=", 1) for line in printed.stdout.splitlines())
     exports = {k: shlex.split(v)[0] for k, v in exports.items()}

@@ -16,9 +16,9 @@ import xgboost as xgb
 
 from ml import bgnbd, promotion, registry, train
 from ml.config import ColdStart, MLConfig
+from ml.evaluation_report import format_model_summary
 from ml.features import Feature, FeatureMismatch, design_matrix
 from ml.pipeline import train_and_evaluate
-from ml.report import format_model_summary
 from ml.score import score
 from tests.ml.conftest import RUN_DATE
 

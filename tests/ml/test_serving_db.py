@@ -20,8 +20,8 @@ import pytest
 from ml import promotion, registry, serving
 from ml.__main__ import _promote, _status
 from ml.evaluate import MAIN_METRIC, metrics_for
+from ml.evaluation_report import format_model_summary
 from ml.pipeline import train_and_evaluate
-from ml.report import format_model_summary
 from ml.score import score
 from tests.ml.conftest import RUN_DATE, create_tables, make_config
 

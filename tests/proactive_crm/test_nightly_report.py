@@ -42,7 +42,7 @@ def test_a_warehouse_without_marts_gets_a_report_that_says_what_is_missing(empty
 
 
 def test_quality_history_marks_each_night_and_gate(empty_warehouse: str) -> None:
-    from proactive_crm.quality.store import ensure_quality_schema
+    from expectations.store import ensure_quality_schema
 
     with psycopg.connect(empty_warehouse, autocommit=True) as conn:
         ensure_quality_schema(conn)

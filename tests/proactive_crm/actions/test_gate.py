@@ -7,11 +7,11 @@ from pathlib import Path
 
 import pytest
 
+from expectations.actions_gate import run_actions_gate
+from expectations.outcome import QualityGateError
 from proactive_crm.actions import groups, publish
 from proactive_crm.actions.decide import decide
-from proactive_crm.actions.gate import run_actions_gate
 from proactive_crm.config import load_settings
-from proactive_crm.quality import QualityGateError
 
 from .conftest import RUN_DATE, STORE_TZ, create_customers, customer
 

@@ -13,7 +13,7 @@ import pytest
 from proactive_crm.actions import contract, publish
 from proactive_crm.actions.decide import decide
 from proactive_crm.actions.publish import PublishError, arrow_schema
-from proactive_crm.actions.report import format_top_actions
+from proactive_crm.actions.top_actions import format_top_actions
 
 from .conftest import RUN_DATE, STORE_TZ, create_customers, customer
 

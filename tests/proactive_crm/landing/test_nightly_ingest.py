@@ -1,4 +1,4 @@
-"""The DAG's ingest task (``proactive_crm.nightly.ingest``) on the connection it opens itself: one file, one fate.
+"""The DAG's ingest task (``proactive_crm.tasks.nightly.ingest``) on the connection it opens itself: one file, one fate.
 
 Every test goes through the function the ``ingest`` task calls, so the landing gate runs first and the loader
 works on a connection that is not autocommit, as in production: an earlier version rolled every file of a source
@@ -14,11 +14,11 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from proactive_crm import nightly
 from proactive_crm.config import Settings
 from proactive_crm.landing.contract import SOURCES
 from proactive_crm.landing.ingest import IngestionError
 from proactive_crm.landing.raw_tables import ensure_raw_schema
+from proactive_crm.tasks import nightly
 from tests.conftest import write_partition
 
 ORDERS_HEADER = "order_id,customer_id,ordered_at,channel,status,currency,total_amount\n"

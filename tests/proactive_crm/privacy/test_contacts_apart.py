@@ -12,9 +12,9 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from proactive_crm import nightly
 from proactive_crm.config import Settings
 from proactive_crm.privacy.masking import mask_contact
+from proactive_crm.tasks import nightly
 from tests.conftest import write_partition
 
 DAY = "2026-10-30"

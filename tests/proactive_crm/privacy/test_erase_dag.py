@@ -10,10 +10,10 @@ from pathlib import Path
 
 import psycopg
 
-from proactive_crm import nightly
+from devtools.local_airflow import AIRFLOW, airflow_env, ensure_metadata_db
 from proactive_crm.config import Settings
-from proactive_crm.local_airflow import AIRFLOW, airflow_env, ensure_metadata_db
 from proactive_crm.privacy.erasure_list import key_hash
+from proactive_crm.tasks import nightly
 from tests.conftest import write_partition
 
 DAY = "2026-10-30"

@@ -1,0 +1,207 @@
+"""What each task of the ``crm_nightly`` DAG does, callable and testable without Airflow.
+
+In the order of the night: ``ingest`` (gate 1, then the loader) -> ``build_layer`` / ``build_warehouse`` (dbt) ->
+``warehouse_gate`` (gate 2) -> ``score`` -> ``decide_actions`` -> ``actions_gate`` (gate 3) -> ``publish_actions``.
+Each replaces its own output for the run date, so a re-run of a night gives the same result.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import date, datetime
+from typing import Any
+
+import psycopg
+from psycopg import sql
+
+from proactive_crm.actions.policy import load_policy, outbox_dir
+from proactive_crm.actions.store import ensure_actions_schema
+from proactive_crm.config import Settings, load_settings
+from proactive_crm.landing.contract import SOURCES
+from proactive_crm.landing.ingest import SourceResult, ingest_source
+from proactive_crm.landing.raw_tables import ensure_raw_schema
+from proactive_crm.store_calendar import local_date
+from proactive_crm.warehouse import connect, warehouse_url
+
+log = logging.getLogger(__name__)
+
+# Everything after staging: intermediate models, the core / kpi / ml marts and the snapshots (tagged by folder in
+# dbt_project.yml). One dbt invocation, so dbt orders the nodes and runs each model's tests right after it.
+WAREHOUSE_SELECTOR = "tag:warehouse"
+
+
+def business_date(data_interval_start: datetime, settings: Settings) -> date:
+    """The day a run processes: the store-local date on which its data interval starts.
+
+    The 02:00 run on the 2nd covers the interval that starts 02:00 on the 1st, so it loads partitions up to the 1st.
+    """
+    return local_date(data_interval_start, settings.store_time_zone)
+
+
+def ingest(source_name: str, run_date: date, run_id: str | None = None) -> dict[str, object]:
+    """Gate 1, then the loader: every file commits or fails on its own; the task fails when a file failed tonight."""
+    from expectations.landing_gate import FilesRefused, run_landing_gate
+
+    settings = load_settings()
+    with connect(warehouse_url(settings)) as conn:
+        # Gate 1 first: a critical finding refuses the files it points at; the source's other files still load.
+        try:
+            gate, refused = run_landing_gate(conn, source_name, run_date, settings, run_id), {}
+        except FilesRefused as exc:
+            gate, refused = exc.outcome, exc.refused
+            log.error("%s", exc)
+        result: SourceResult = ingest_source(conn, source_name, run_date, settings, run_id, refused)
+    return {
+        "source": result.source,
+        "files_loaded": result.count("loaded"),
+        "files_unchanged": result.count("unchanged"),
+        "files_still_failing": result.count("still_failing"),  # failed on an earlier night, unchanged since
+        "rows_read": result.rows_read,
+        "rows_loaded": result.rows_loaded,
+        "rows_rejected": result.rows_rejected,
+        "rows_erased": result.rows_erased,
+        "quality_warnings": len(gate.failed_warning) if gate else 0,
+    }
+
+
+def warehouse_gate(run_date: date, run_id: str | None = None) -> dict[str, object]:
+    """Gate 2 on the marts; raises ``QualityGateError`` on a critical failure, so nothing downstream runs."""
+    from expectations.warehouse_gate import run_warehouse_gate
+
+    settings = load_settings()
+    url = warehouse_url(settings)  # also exports CRM_WAREHOUSE_URL, which the GE datasource reads
+    with connect(url) as conn:
+        outcome = run_warehouse_gate(conn, run_date, settings, run_id)
+    return {
+        "expectations": outcome.evaluated,
+        "failed_warning": len(outcome.failed_warning),
+        "data_docs": str(outcome.docs),
+    }
+
+
+def build_layer(selector: str, run_date: date, full_refresh: bool = False) -> dict[str, object]:
+    from proactive_crm.dbt_runner import build
+
+    settings = load_settings()
+    url = warehouse_url(settings)
+    with connect(url) as conn:
+        # Every raw table exists, even for a source that has never delivered (no web tracking, no responses yet).
+        ensure_raw_schema(conn, list(SOURCES.values()))
+        ensure_actions_schema(conn)  # the actions effectiveness mart reads the decisions from the first night on
+        results = build(selector, url, settings, run_date, conn, full_refresh)
+        if WAREHOUSE_SELECTOR in selector.split():
+            _record_zone(conn, settings)
+    return {
+        "selector": selector,
+        "nodes": len(results),
+        "seconds": round(sum(r.execution_seconds for r in results), 2),
+    }
+
+
+def build_warehouse(run_date: date, full_refresh: bool = False) -> dict[str, object]:
+    """Build the warehouse layers for a business day; ``full_refresh`` rebuilds the incremental models too.
+
+    A night skips dbt's unit tests, as dbt recommends for production runs: they check the SQL logic on fixtures,
+    which changes only with the code, and run in CI (tests/integration/test_warehouse_kpis.py) and in every full
+    refresh. The data tests run every night.
+
+    When pipeline.yml's store_time_zone differs from the zone the warehouse was built with, the night rebuilds every
+    incremental model or refuses, as ``on_store_time_zone_change`` says (proactive_crm/warehouse_calendar.py).
+    """
+    from proactive_crm.warehouse_calendar import needs_full_refresh
+
+    settings = load_settings()
+    selector = WAREHOUSE_SELECTOR
+    with connect(warehouse_url(settings)) as conn:
+        full_refresh = needs_full_refresh(conn, settings) or full_refresh
+        conn.commit()
+    analyze_raw()
+    if full_refresh:
+        summary = build_layer(selector, run_date, full_refresh=True)
+    else:
+        with _environment(DBT_EXCLUDE_RESOURCE_TYPES="unit_test"):
+            summary = build_layer(selector, run_date)
+    return {**summary, "full_refresh": full_refresh}
+
+
+def _record_zone(conn: psycopg.Connection, settings: Settings) -> None:
+    """After a successful build of the incremental models: the zone their days are in."""
+    from proactive_crm.warehouse_calendar import record_zone
+
+    record_zone(conn, settings.store_time_zone)
+    conn.commit()
+
+
+@contextmanager
+def _environment(**values: str) -> Iterator[None]:
+    """Set environment variables for the dbt subprocess started inside the block, then restore them."""
+    saved = {name: os.environ.get(name) for name in values}
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+
+
+def analyze_raw() -> None:
+    """Planner statistics for the raw tables the night just loaded, before dbt joins them.
+
+    Autovacuum analyzes a table only some time after a large load; until then the planner can take a freshly
+    loaded table for a small one and choose nested-loop joins that run for minutes instead of seconds.
+    """
+    with connect(warehouse_url(load_settings()), autocommit=True) as conn:
+        ensure_raw_schema(conn, list(SOURCES.values()))
+        for source in SOURCES:
+            conn.execute(sql.SQL("analyze {}").format(sql.Identifier("raw", source)))
+
+
+def score_nightly(run_date: date) -> list[dict[str, Any]]:
+    """Score every customer as of the business day + 1 with each model's champion (the rules while there is none)."""
+    from ml.config import ml_config
+    from ml.score import score
+
+    return score(warehouse_url(), ml_config(), run_date)
+
+
+def decide_actions(run_date: date) -> dict[str, object]:
+    from proactive_crm.actions.decide import decide
+
+    settings = load_settings()
+    policy = load_policy(settings)
+    with connect(warehouse_url(settings)) as conn:
+        summary = decide(conn, run_date, policy, settings.store_time_zone, settings.currency, settings.state_dir)
+    return {"candidates": summary.count_candidates, **summary.outcomes, "suppressed_by": summary.suppressed,
+            "selected_by_channel": summary.selected_by_channel, "notes": summary.notes,
+            "seconds": round(summary.seconds, 1)}
+
+
+def actions_gate(run_date: date, run_id: str | None = None) -> dict[str, object]:
+    """Gate 3; raises ``QualityGateError`` on a critical failure, so nothing is published."""
+    from expectations.actions_gate import run_actions_gate
+
+    settings = load_settings()
+    url = warehouse_url(settings)  # also exports CRM_WAREHOUSE_URL, which the GE datasource reads
+    with connect(url) as conn:
+        outcome = run_actions_gate(conn, run_date, settings, load_policy(settings), run_id)
+    return {"expectations": outcome.evaluated, "failed_warning": len(outcome.failed_warning),
+            "data_docs": str(outcome.docs)}
+
+
+def publish_actions(run_date: date) -> dict[str, object]:
+    from proactive_crm.actions.publish import publish
+    from proactive_crm.actions.top_actions import format_top_actions
+
+    settings = load_settings()
+    policy = load_policy(settings)
+    with connect(warehouse_url(settings)) as conn:
+        result = publish(conn, run_date, outbox_dir(settings, policy))
+        report = format_top_actions(conn, run_date)
+    log.info("top actions:\n%s", report)
+    return {"published": result.counts, "outbox": str(result.outbox)}
