@@ -24,7 +24,7 @@ import psycopg
 import xgboost as xgb
 from psycopg import sql
 
-from ml import baselines, bgnbd, btyd_baseline, registry, serving, train
+from ml import baselines, bgnbd, blend, btyd_baseline, registry, serving, train
 from ml.categories import category_history_query, derive
 from ml.config import CUSTOMER_MODELS, MLConfig
 from ml.db import copy_frame, iter_frames, qualified
@@ -105,8 +105,15 @@ class Scorer:
         return self.method not in ("xgboost", "rules")
 
     @property
+    def blend_method(self) -> str | None:
+        """The baseline averaged into the model's predictions (``ml.blend``), or None."""
+        chosen = self.metrics.get("blend") if self.method == "xgboost" else None
+        return chosen.get("method") if chosen else None
+
+    @property
     def needs_bgnbd_fit(self) -> bool:
-        return self.method in btyd_baseline.methods(self.model) or any(f.name.startswith("bgnbd_") for f in self.spec)
+        btyd = btyd_baseline.methods(self.model)
+        return self.method in btyd or self.blend_method in btyd or any(f.name.startswith("bgnbd_") for f in self.spec)
 
     def note(self) -> str:
         """reason_3 of a row not scored by XGBoost: which method serves and why."""
@@ -166,8 +173,18 @@ def resolve(cfg: MLConfig, model: str, cold: str | None, warehouse_types: dict[s
     booster.load_model(str(champion.model_file))
     metrics = champion.path / "metrics.json"
     comparison = json.loads(metrics.read_text(encoding="utf-8")).get("comparison", {}) if metrics.exists() else {}
+    chosen = champion.metadata.get("blend")
+    states = serving.load_states(cfg, model, champion.version) if chosen and chosen.get("method") else {}
     return Scorer(
-        model, champion.version, "xgboost", None, booster, spec, champion.metadata.get("aft_sigma"), comparison
+        model,
+        champion.version,
+        "xgboost",
+        None,
+        booster,
+        spec,
+        champion.metadata.get("aft_sigma"),
+        {**comparison, "blend": chosen},
+        states,
     )
 
 
@@ -196,6 +213,9 @@ def _model_rows(
             if model != "next_purchase"
             else train.survival_outputs(raw, scorer.sigma or 1.0, windows)
         )
+        if scorer.blend_method is not None:
+            base = serving.predict(model, scorer.blend_method, chunk, scorer.states, cfg, params)
+            out = blend.apply(model, scorer.metrics["blend"], out, base)
         contribs = _contributions(scorer, matrix, cfg.exact_contributions)
         reasons = top_reasons(contribs, chunk, scorer.spec, 3, DIRECTION[model])
     score = {"churn_risk": "p", "value_90d": "value", "next_purchase": "days"}[model]

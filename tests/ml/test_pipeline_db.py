@@ -111,6 +111,20 @@ def test_the_report_is_reproducible(warehouse: str, trained: MLConfig, tmp_path:
     assert (second.path / "metrics.json").read_text() == (first.path / "metrics.json").read_text()
 
 
+def test_the_blend_is_chosen_on_validation_and_promotion_measures_what_evaluation_reported(trained: MLConfig):
+    for model, metric in (("churn_risk", "roc_auc"), ("value_90d", "spearman")):
+        version = registry.champion(trained, model)
+        chosen = version.metadata["blend"]
+        assert chosen is not None and chosen["metric"] >= chosen["model_alone"], model
+        metrics = json.loads((version.path / "metrics.json").read_text())
+        frame = pd.read_parquet(version.path / "eval.parquet")
+        reported = metrics["results"]["xgboost"][metric]
+        assert promotion.main_metric_on(trained, version, frame) == pytest.approx(reported, abs=1e-9), model
+        if chosen["method"] is not None:  # the model's own score is reported beside the blend
+            assert metrics["results"]["xgboost_unblended"][metric] != reported, model
+    assert registry.champion(trained, "next_purchase").metadata["blend"] is None  # no common scale to average
+
+
 def _churn_model(cfg: MLConfig) -> tuple[registry.ModelVersion, xgb.Booster, list[Feature], pd.DataFrame]:
     version = registry.champion(cfg, "churn_risk")
     booster = xgb.Booster()
@@ -213,6 +227,8 @@ def _clone(cfg: MLConfig, model: str, source: str, new: str, **changes) -> str:
         weak_model = xgb.train({"objective": "binary:logistic", "nthread": 1}, matrix, 5)
         for name in ("model.json", "model_evaluated.json"):  # served and evaluated fit alike
             weak_model.save_model(str(dst / name))
+        meta["blend"] = None  # a poor model on its own, not rescued by the good version's blend
+        (dst / "metadata.json").write_text(json.dumps(meta))
     if "beats" in changes:
         metrics = json.loads((dst / "metrics.json").read_text())
         metrics["comparison"]["beats_every_baseline"] = changes["beats"]
