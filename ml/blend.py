@@ -1,10 +1,10 @@
 """A blend of the model with one baseline, its weight chosen on the validation rows (never on the evaluation rows).
 
-On sparse real data a smooth baseline (BG/NBD above all) often ranks customers as well as the trees, and their
-errors differ: a weighted mean of the two predictions, on the scale both already share (a churn probability,
-expected revenue), is then better than either. The model's weight runs from 1 (the model alone) down to ``STEP``,
-never 0 (the baseline alone is a candidate of its own in promotion); ties go to the larger model weight. Only churn and value blend: the survival models'
-outputs (log-time locations against P(no order)) have no common scale to average on.
+On sparse real data a smooth baseline (BG/NBD above all) often ranks customers as well as the trees, and their errors
+differ: a weighted mean of the two predictions, on the scale both already share (a churn probability, expected
+revenue), is then better than either. The model's weight runs from 1 (the model alone) down to ``STEP``, never 0 (the
+baseline alone is a candidate of its own in promotion); ties go to the larger model weight. Only churn and value
+blend: the survival models' outputs (log-time locations against P(no order)) have no common scale to average on.
 
 The choice is stored in the version's metadata (``blend``) and applied wherever the model predicts: evaluation,
 promotion and the nightly scores, with the baseline's state stored beside the version (``ml.serving``).
