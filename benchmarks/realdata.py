@@ -32,6 +32,7 @@ METHODS = (
     "xgboost",
     "xgboost_with_bgnbd",
     "xgboost_without_bgnbd",
+    "xgboost_unblended",
     "recency",
     "rfm",
     "bgnbd",

@@ -286,13 +286,23 @@ def test_cold_start_scores_with_the_rules_and_switches_to_models_once_data_suffi
         result = train_and_evaluate(conn, cold, "churn_risk", RUN_DATE)
     assert result.status == "cold_start" and "need 100,000" in result.reason
     summary = score(warehouse, cold, RUN_DATE)
-    assert {s["method"] for s in summary} == {"rules"}
+    # BG/NBD needs no label window: fitted on tonight's history it serves the customer models; categories get rules
+    assert {s["model"]: s["method"] for s in summary} == {
+        "churn_risk": "bgnbd",
+        "next_purchase": "bgnbd",
+        "value_90d": "bgnbd",
+        "next_purchase_category": "rules",
+    }
     rows = _scores(warehouse, cold)
-    assert rows["is_fallback"].all() and set(rows["method"]) == {"rules"} and set(rows["model_version"]) == {"rules-1"}
+    assert not rows["is_fallback"].any() and set(rows["method"]) == {"bgnbd"}
+    assert set(rows["model_version"]) == {"bgnbd-cold-start"}
     assert rows["reason_3"].str.contains("cold start").all() and rows["reason_3"].str.contains("need 100,000").all()
     assert rows["score"].notna().all()
+    churn = rows[rows.model == "churn_risk"]
+    assert churn["score"].between(0, 1).all() and churn["score"].nunique() > 10  # a fitted model, not a constant
     with psycopg.connect(warehouse) as conn:
-        assert "why the rules: cold start" in format_model_summary(conn, RUN_DATE, cold.tables.scoring_runs)
+        text = format_model_summary(conn, RUN_DATE, cold.tables.scoring_runs)
+    assert "why this baseline serves: cold start" in text and "why the rules: cold start" in text
 
     # the same data with the configured minimums met: train, promote, and the next night (XGBoost promoted even
     # where the BG/NBD baseline is better on this BG/NBD-simulated data: test_serving_db covers that case)
@@ -302,4 +312,17 @@ def test_cold_start_scores_with_the_rules_and_switches_to_models_once_data_suffi
     promotion.promote(warm, "churn_risk", result.version)
     score(warehouse, warm, RUN_DATE)
     methods = _scores(warehouse, warm).groupby("model")["method"].first().to_dict()
-    assert methods == {"churn_risk": "xgboost", "next_purchase": "rules", "value_90d": "rules"}
+    assert methods == {"churn_risk": "xgboost", "next_purchase": "bgnbd", "value_90d": "bgnbd"}
+
+
+def test_the_rules_serve_a_cold_start_only_when_bgnbd_cannot_be_fitted():
+    from ml.score import COLD_START_BGNBD_VERSION, Scorer, _fitted_or_rules
+
+    cold = Scorer("churn_risk", COLD_START_BGNBD_VERSION, "bgnbd", "cold start: 12 customers; BG/NBD fitted on ...")
+    thin = bgnbd.BGNBDParams(0.5, 10.0, 0.5, 2.0, n_customers=12)
+    enough = bgnbd.BGNBDParams(0.5, 10.0, 0.5, 2.0, n_customers=5_000)
+    assert _fitted_or_rules(cold, enough) is cold
+    for params in (thin, None):
+        fallback = _fitted_or_rules(cold, params)
+        assert fallback.method == "rules" and fallback.is_fallback
+        assert fallback.fallback_reason.startswith("cold start: 12 customers; BG/NBD could not be fitted")
