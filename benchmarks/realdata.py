@@ -179,6 +179,16 @@ def table(name: str, results: dict[str, dict]) -> list[str]:
                 f" vs best baseline {comparison['best_baseline']} {_fmt(comparison['baseline'])}; "
                 f"trained in {row['seconds']:.0f} s)"
             )
+            tested = row.get("backtest") or {}
+            if tested.get("origins"):
+                gaps = ", ".join(
+                    f"{o['origin']} {_fmt(o['model'] - o['baseline'], 3)} vs {o['best_baseline']}"
+                    for o in tested["origins"]
+                )
+                lines.append(
+                    f"  - backtest, model minus best baseline: mean {_fmt(tested['gap_mean'])}, "
+                    f"min {_fmt(tested['gap_min'])}, max {_fmt(tested['gap_max'])} ({gaps})"
+                )
         else:
             lines.append(f"- {model}: {row['status']}: {row['reason']}")
     return lines + [""]

@@ -1,11 +1,13 @@
 """Train, evaluate and register one model version: what ``python -m ml train`` and the crm_train DAG run.
 
 1. Cold start: too few customers, orders or days of history -> nothing is trained; the reason is recorded in
-   ``<models_dir>/<model>/last_training.json`` and scoring keeps using the rules.
+   ``<models_dir>/<model>/last_training.json`` and scoring uses BG/NBD fitted on the night's history (``ml.score``).
 2. Time split (``ml.split``), features as of every cut-off, labels after it, BG/NBD features fitted per cut-off.
 3. With / without BG/NBD features: both are fitted with early stopping on the validation cut-off; ``auto`` keeps
-   the variant that is better there (never chosen on the evaluation cut-off), and both are reported.
-4. Final fits on all training cut-offs, evaluation next to the baselines on the evaluation cut-off, a registry
+   the variant that is better there (never chosen on the evaluation cut-off), and both are reported; churn and
+   value may blend in one baseline, weighted on the same validation rows (``ml.blend``).
+4. Final fits on all training cut-offs, evaluation next to the baselines on the evaluation cut-off, a
+   rolling-origin backtest at the earlier cut-offs (``ml.backtest``: the spread, not one number), a registry
    version with its report. Promotion is a separate step (``ml.promotion``).
 """
 
@@ -22,7 +24,7 @@ import numpy as np
 import pandas as pd
 import psycopg
 
-from ml import bgnbd, blend, registry, serving, train
+from ml import backtest, bgnbd, blend, registry, serving, train
 from ml.categories import category_spec, load_category_frame
 from ml.config import MLConfig
 from ml.evaluate import MAIN_METRIC, compare, metrics_for
@@ -255,6 +257,7 @@ def train_and_evaluate(conn: psycopg.Connection, cfg: MLConfig, model: str, run_
     served_rows = ds.rows([*split.train_cutoffs, split.eval_cutoff])
     rounds = max(1, math.ceil(validation[chosen]["rounds"] * 1.1))
     served = train.fit(model, served_rows, variants[chosen], cfg, rounds=rounds).booster
+    notes["backtest"] = backtest.run(model, ds, cfg, variants[chosen], rounds, validation[chosen]["sigma"], blended)
 
     from ml.publish import write_version  # report plotting pulls in matplotlib: only when a version is written
 
@@ -280,7 +283,7 @@ def train_and_evaluate(conn: psycopg.Connection, cfg: MLConfig, model: str, run_
     )
     serving.write_states(cfg, model, version, states)
     _record_status(cfg, model, run_date, "trained", None, version)
-    metrics = {"results": results, "comparison": comparison.__dict__}
+    metrics = {"results": results, "comparison": comparison.__dict__, "backtest": notes["backtest"]}
     return TrainResult(model, "trained", version=version, metrics=metrics)
 
 

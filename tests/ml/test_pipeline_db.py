@@ -125,6 +125,19 @@ def test_the_blend_is_chosen_on_validation_and_promotion_measures_what_evaluatio
     assert registry.champion(trained, "next_purchase").metadata["blend"] is None  # no common scale to average
 
 
+def test_the_backtest_reports_the_spread_over_earlier_origins(trained: MLConfig):
+    for model in ("churn_risk", "next_purchase"):
+        version = registry.champion(trained, model)
+        tested = json.loads((version.path / "metrics.json").read_text())["notes"]["backtest"]
+        window = version.metadata["training_window"]
+        origins = [o["origin"] for o in tested["origins"]]
+        assert 2 <= len(origins) <= 4 and origins == sorted(origins), model
+        assert set(origins) <= set(window["train_cutoffs"]) and max(origins) < window["eval_cutoff"], model
+        gaps = [o["model"] - o["baseline"] for o in tested["origins"]]
+        assert tested["gap_min"] == pytest.approx(min(gaps)) and tested["gap_max"] == pytest.approx(max(gaps))
+        assert all(o["rows"] > 0 and o["best_baseline"] != "xgboost" for o in tested["origins"])
+
+
 def _churn_model(cfg: MLConfig) -> tuple[registry.ModelVersion, xgb.Booster, list[Feature], pd.DataFrame]:
     version = registry.champion(cfg, "churn_risk")
     booster = xgb.Booster()
