@@ -34,9 +34,15 @@ def combine(model: str, model_out: dict[str, np.ndarray], base_out: dict[str, np
 
 
 def choose(
-    model: str, valid: pd.DataFrame, model_out: dict[str, np.ndarray], baseline_outs: dict[str, dict[str, np.ndarray]]
+    model: str,
+    valid: pd.DataFrame,
+    model_out: dict[str, np.ndarray],
+    baseline_outs: dict[str, dict[str, np.ndarray]],
+    min_gain: float = 0.0,
 ) -> dict[str, Any]:
-    """The (baseline, weight) with the best main metric on ``valid``; the model alone when nothing beats it."""
+    """The (baseline, weight) with the best main metric on ``valid``; the model alone unless that beats it by
+    ``min_gain`` (on Ta-Feng and the grocery log, gains under the promotion margin on validation did not hold up
+    on the evaluation cut-off: a blend must earn its place as a model must)."""
     metric = MAIN_METRIC[model]
     alone = float(metrics_for(model, valid, model_out)[metric])
     best: dict[str, Any] = {"method": None, "weight": 1.0, "metric": alone, "model_alone": alone}
@@ -46,6 +52,8 @@ def choose(
             value = float(metrics_for(model, valid, combine(model, model_out, base_out, float(weight)))[metric])
             if np.isfinite(value) and value > best["metric"] + 1e-9:
                 best = {**best, "method": method, "weight": float(weight), "metric": value}
+    if best["method"] is not None and best["metric"] < alone + min_gain:
+        best = {**best, "method": None, "weight": 1.0, "metric": alone, "not_enough": min_gain}
     best["baselines_alone"] = {m: float(metrics_for(model, valid, out)[metric]) for m, out in baseline_outs.items()}
     return best
 

@@ -175,7 +175,7 @@ def _choose_blend(
     if not blend.blends(model) or valid_preds is None or valid.empty:
         return None
     base_preds, _ = serving.fit_baselines(model, inner, valid, cfg)
-    return blend.choose(model, valid, valid_preds, base_preds)
+    return blend.choose(model, valid, valid_preds, base_preds, min_gain=cfg.promotion_margin)
 
 
 def _choose(model: str, cfg: MLConfig, validation: dict[str, dict]) -> tuple[str, str]:

@@ -39,3 +39,13 @@ def test_a_model_that_knows_everything_stays_unblended():
 def test_only_churn_and_value_blend():
     assert blend.blends("churn_risk") and blend.blends("value_90d")
     assert not blend.blends("next_purchase") and not blend.blends("next_purchase_category")
+
+
+def test_a_blend_must_beat_the_model_alone_by_the_minimum_gain():
+    frame, model_p, base_p = _rows()
+    outs = {"bgnbd": {"p": base_p}}
+    gain = blend.choose("churn_risk", frame, {"p": model_p}, outs)
+    gain = gain["metric"] - gain["model_alone"]
+    assert blend.choose("churn_risk", frame, {"p": model_p}, outs, min_gain=gain * 0.9)["method"] == "bgnbd"
+    kept = blend.choose("churn_risk", frame, {"p": model_p}, outs, min_gain=gain * 1.1)
+    assert kept["method"] is None and kept["metric"] == kept["model_alone"]
