@@ -9,6 +9,7 @@ before the run.
    from `ml.ml_customer_features` and the core marts, an XGBoost model with and without BG/NBD features, the
    held-out report next to the recency, RFM, BG/NBD and rules baselines, and a new version in `models/<model>/`.
    With too little history the model is not trained (cold start) and the task says why; scoring keeps the rules.
+   A training that raises is recorded as failed in `models/<model>/last_training.json` before the task fails.
 2. **promote** (in the same mapped group, so a model that fails to train holds back only its own promotion):
    the new version becomes champion only if it beats the current champion on the same evaluation
    rows by the configured margin (`ml.promotion` in the pipeline configuration). The nightly scoring picks up the

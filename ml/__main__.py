@@ -20,6 +20,8 @@ from datetime import date
 
 from ml.config import MODEL_NAMES, MLConfig, ml_config
 
+log = logging.getLogger(__name__)
+
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
@@ -53,14 +55,27 @@ def _run_date(conn, cfg: MLConfig, given: date | None) -> date:
 
 
 def _train(cfg: MLConfig, models: list[str], run_date: date | None) -> int:
-    from ml.pipeline import train_and_evaluate
+    from psycopg.errors import UndefinedTable
+
+    from ml.pipeline import recording_failure, train_and_evaluate
     from proactive_crm.warehouse import connect
 
+    failed = []
     with connect() as conn:
         day = _run_date(conn, cfg, run_date)
-        for model in models:
-            print(train_and_evaluate(conn, cfg, model, day).summary(), flush=True)
-    return 0
+        for model in models:  # as in crm_train, one model's failure does not stop the others
+            try:
+                with recording_failure(cfg, model, day):
+                    print(train_and_evaluate(conn, cfg, model, day).summary(), flush=True)
+            except UndefinedTable:
+                raise  # the marts are missing for every model: main() says which database and what to do
+            except Exception:
+                conn.rollback()
+                log.exception("%s: training failed (recorded in last_training.json)", model)
+                failed.append(model)
+    if failed:
+        print(f"training FAILED for {', '.join(failed)} (see the errors above)", file=sys.stderr)
+    return 1 if failed else 0
 
 
 def _evaluate(cfg: MLConfig, model: str, version: str | None, run_date: date | None) -> int:
@@ -82,9 +97,24 @@ def _evaluate(cfg: MLConfig, model: str, version: str | None, run_date: date | N
 
 def _promote(cfg: MLConfig, models: list[str], version: str | None) -> int:
     from ml.promotion import promote
+    from ml.registry import RegistryError, last_training
 
+    errors = 0
     for model in models:
-        decision = promote(cfg, model, version)
+        trained = last_training(cfg, model) or {}
+        if version is None and trained.get("status") in ("cold_start", "failed"):
+            # nothing new to decide on: say so and go on with the other models (a cold start is no error)
+            what = "cold start" if trained["status"] == "cold_start" else "training failed"
+            when = trained["run_date"]
+            print(f"{model}: nothing to promote, {what} at the last training ({when}): {trained['reason']}")
+            errors += trained["status"] == "failed"
+            continue
+        try:
+            decision = promote(cfg, model, version)
+        except RegistryError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            errors += 1
+            continue
         if decision.promoted:
             verdict = "promoted"
         elif decision.serving != "xgboost":
@@ -94,7 +124,14 @@ def _promote(cfg: MLConfig, models: list[str], version: str | None) -> int:
         else:
             verdict = "not promoted"
         print(f"{model} {decision.version}: {verdict}: {decision.reason}")
-    return 0
+    return 2 if errors else 0
+
+
+def _training_line(trained: dict) -> str:
+    if not trained:
+        return "-"
+    line = f"{trained['run_date']} {trained['status']}" + (f" {trained['version']}" if trained.get("version") else "")
+    return line + (f": {trained['reason']}" if trained.get("reason") else "")
 
 
 def _status(cfg: MLConfig) -> int:
@@ -118,7 +155,7 @@ def _status(cfg: MLConfig) -> int:
             serves_line = f"xgboost {state.get('version')}{blended}: {serves['reason']}"
         else:
             serves_line = f"{serves['method']} baseline (fitted with {serves['version']}): {serves['reason']}"
-        print(f"{model:<24} champion {state.get('version') or '-':<22} last training: {trained or '-'}")
+        print(f"{model:<24} champion {state.get('version') or '-':<22} last training: {_training_line(trained)}")
         print(f"{'':<24} serves: {serves_line}")
     return 0
 
@@ -126,6 +163,8 @@ def _status(cfg: MLConfig) -> int:
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    from psycopg.errors import UndefinedTable
+
     from ml.features import FeatureMismatch
     from ml.registry import RegistryError
     from ml.split import InsufficientHistory
@@ -135,6 +174,24 @@ def main(argv: list[str] | None = None) -> int:
     except (RegistryError, FeatureMismatch, InsufficientHistory) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    except UndefinedTable as exc:
+        print(f"error: {_missing_marts(exc)}", file=sys.stderr)
+        return 2
+
+
+def _missing_marts(exc: Exception) -> str:
+    """The usual cause is the wrong warehouse: the demo gives each own-data landing folder a database of its own."""
+    from urllib.parse import urlparse
+
+    from proactive_crm.warehouse import warehouse_url
+
+    database = urlparse(warehouse_url()).path.lstrip("/") or "(default)"
+    return (
+        f"{str(exc).splitlines()[0]} in database {database}. Build the marts with the nightly run first "
+        "(make demo, or airflow dags test crm_nightly); after `python -m proactive_crm.demo --landing DIR` load "
+        "that dataset's database and model registry first: "
+        'eval "$(python -m proactive_crm.demo --landing DIR [--config FILE] --print-env)"'
+    )
 
 
 def _dispatch(args: argparse.Namespace, cfg: MLConfig) -> int:

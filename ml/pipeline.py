@@ -16,8 +16,10 @@ from __future__ import annotations
 import logging
 import math
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import UTC, date, datetime
 from typing import Any
 
 import numpy as np
@@ -80,10 +82,28 @@ class Dataset:
 def _record_status(
     cfg: MLConfig, model: str, run_date: date, status: str, reason: str | None, version: str | None
 ) -> None:
+    # recorded_at tells a reader (the demo, `ml status`) whether this record is from the run it just started
     registry.write_json(
         registry.model_dir(cfg, model) / registry.LAST_TRAINING,
-        {"run_date": run_date.isoformat(), "status": status, "reason": reason, "version": version},
+        {
+            "run_date": run_date.isoformat(),
+            "status": status,
+            "reason": reason,
+            "version": version,
+            "recorded_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        },
     )
+
+
+@contextmanager
+def recording_failure(cfg: MLConfig, model: str, run_date: date) -> Iterator[None]:
+    """A training that raises is recorded as failed before the error propagates, so the registry never shows an
+    earlier run's outcome as this one's (and the failure is not mistaken for a model never trained)."""
+    try:
+        yield
+    except Exception as exc:
+        _record_status(cfg, model, run_date, "failed", f"{type(exc).__name__}: {exc}".strip()[:500], None)
+        raise
 
 
 def build_dataset(conn: psycopg.Connection, cfg: MLConfig, model: str, split: TimeSplit) -> Dataset:
@@ -312,7 +332,7 @@ def train_model(model: str, run_date: date) -> dict[str, Any]:
     from proactive_crm.warehouse import connect
 
     cfg = ml_config()
-    with connect() as conn:
+    with recording_failure(cfg, model, run_date), connect() as conn:
         result = train_and_evaluate(conn, cfg, model, run_date)
     log.info("%s", result.summary())
     return {

@@ -134,6 +134,8 @@ def _fallback_reason(cfg: MLConfig, model: str, cold: str | None) -> str:
     if status is not None:
         if status.get("status") == "cold_start":
             return f"cold start at the last training, {status['run_date']}: {status['reason']}"
+        if status.get("status") == "failed":
+            return f"the last training, {status['run_date']}, failed: {status['reason']}"
         decision = last_decision(cfg, model)
         if decision and not decision["promoted"]:
             return f"{decision['version']} trained {status['run_date']}, not promoted: {decision['reason']}"

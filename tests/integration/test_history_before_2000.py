@@ -72,3 +72,21 @@ def test_a_day_before_history_start_date_is_refused_with_the_setting_to_change(t
     config.write_text("history_start_date: soon\n")
     with pytest.raises(ConfigError, match="history_start_date must be a date"):
         load_settings({**os.environ, "CRM_CONFIG": str(config)})
+
+
+def test_the_demo_refuses_a_day_before_history_start_date_with_the_fix_and_no_summary(
+    tmp_path: Path, warehouse: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture
+):
+    from proactive_crm import demo
+
+    config = tmp_path / "pipeline.yml"
+    config.write_text("store_time_zone: UTC\nhistory_start_date: 2001-01-01\n")
+    landing = tmp_path / "landing"
+    landing.mkdir()
+    for key, value in {"CRM_CONFIG": config, "CRM_LANDING_DIR": landing, "CRM_STATE_DIR": tmp_path / "state"}.items():
+        monkeypatch.setenv(key, str(value))  # the demo sets some of these itself: restored after the test
+    code = demo.main(["--landing", str(landing), "--run-date", END.isoformat(), "--config", str(config)])
+    shown = capsys.readouterr()
+    assert code == 2
+    assert f"error: business day {END} is before history_start_date 2001-01-01" in shown.err
+    assert "Traceback" not in shown.err and "What was loaded" not in shown.out  # nothing ran: nothing to summarise

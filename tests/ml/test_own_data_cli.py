@@ -62,3 +62,22 @@ def test_ml_train_after_the_own_data_path_uses_that_datasets_database_and_regist
 
     status = _run(["-m", "ml", "status"], {**env, **exports})
     assert status.returncode == 0 and "churn_risk" in status.stdout and "serves:" in status.stdout
+
+
+def test_ml_train_on_a_database_without_the_marts_says_how_to_reach_the_datasets_one(warehouse: str, tmp_path: Path):
+    """What a user who skipped the `eval` meets: the reason and the command to run, not a traceback."""
+    dbname = f"crm_nomarts_{uuid.uuid4().hex[:8]}"  # a database of its own: others' marts stay where they are
+    with psycopg.connect(with_database(warehouse, "postgres"), autocommit=True) as admin:
+        admin.execute(f'create database "{dbname}"')
+    env = {**os.environ, "CRM_WAREHOUSE_URL": with_database(warehouse, dbname), "CRM_MODELS_DIR": str(tmp_path / "m")}
+    try:
+        train = _run(["-m", "ml", "train", "--model", "churn_risk", "--run-date", str(RUN_DATE)], env)
+    finally:
+        with psycopg.connect(with_database(warehouse, "postgres"), autocommit=True) as admin:
+            admin.execute(f'drop database if exists "{dbname}" with (force)')
+    assert train.returncode == 2, (train.stdout + train.stderr)[-3000:]
+    assert "Traceback" not in train.stderr
+    assert f'relation "core.fct_orders" does not exist in database {dbname}' in train.stderr
+    assert "--print-env" in train.stderr
+    recorded = json.loads((tmp_path / "m" / "churn_risk" / "last_training.json").read_text())
+    assert recorded["status"] == "failed" and "core.fct_orders" in recorded["reason"]

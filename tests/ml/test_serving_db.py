@@ -9,7 +9,7 @@ from __future__ import annotations
 import io
 import shutil
 import uuid
-from contextlib import redirect_stdout
+from contextlib import redirect_stderr, redirect_stdout
 from dataclasses import replace
 from pathlib import Path
 
@@ -150,3 +150,13 @@ def test_a_retailer_without_consumables_trains_and_scores_without_the_category_m
     assert summary["next_purchase_category"]["method"] == "rules"
     assert summary["next_purchase_category"]["rows"] == 0  # nothing to remind anybody of
     assert summary["churn_risk"]["rows"] > 0
+
+    # `python -m ml promote` for every model: the cold start is said as it is and the other models still get their
+    # turn (here churn_risk, never trained in this registry, is the error); `ml status` says the same.
+    out, err = io.StringIO(), io.StringIO()
+    with redirect_stdout(out), redirect_stderr(err):
+        code = _promote(cfg, ["next_purchase_category", "churn_risk"], None)
+        _status(cfg)
+    assert code == 2 and "churn_risk: nothing trained yet" in err.getvalue()
+    assert f"next_purchase_category: nothing to promote, cold start at the last training ({RUN_DATE})" in out.getvalue()
+    assert f"last training: {RUN_DATE} cold_start: no customer bought a consumable product" in out.getvalue()
