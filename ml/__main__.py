@@ -141,10 +141,18 @@ def _status(cfg: MLConfig) -> int:
         state = registry.champion_state(cfg, model)
         trained = registry.last_training(cfg, model) or {}
         serves = serving.read(cfg, model)
-        if serves is None:
+        if serves is None and model == "next_purchase_category":
             serves_line = "the rules (no decision yet: train and promote first)"
+        elif serves is None:
+            serves_line = (
+                "BG/NBD fitted on each night's history, the rules below 50 customers "
+                "(no decision yet: train and promote first)"
+            )
         elif serves["method"] == "xgboost":
-            serves_line = f"xgboost {state.get('version')}: {serves['reason']}"
+            champion = registry.champion(cfg, model)
+            mixed = (champion.metadata.get("blend") or {}) if champion else {}
+            blended = f" blended with {mixed['method']} (model weight {mixed['weight']})" if mixed.get("method") else ""
+            serves_line = f"xgboost {state.get('version')}{blended}: {serves['reason']}"
         else:
             serves_line = f"{serves['method']} baseline (fitted with {serves['version']}): {serves['reason']}"
         print(f"{model:<24} champion {state.get('version') or '-':<22} last training: {_training_line(trained)}")

@@ -1,11 +1,13 @@
 """Train, evaluate and register one model version: what ``python -m ml train`` and the crm_train DAG run.
 
 1. Cold start: too few customers, orders or days of history -> nothing is trained; the reason is recorded in
-   ``<models_dir>/<model>/last_training.json`` and scoring keeps using the rules.
+   ``<models_dir>/<model>/last_training.json`` and scoring uses BG/NBD fitted on the night's history (``ml.score``).
 2. Time split (``ml.split``), features as of every cut-off, labels after it, BG/NBD features fitted per cut-off.
 3. With / without BG/NBD features: both are fitted with early stopping on the validation cut-off; ``auto`` keeps
-   the variant that is better there (never chosen on the evaluation cut-off), and both are reported.
-4. Final fits on all training cut-offs, evaluation next to the baselines on the evaluation cut-off, a registry
+   the variant that is better there (never chosen on the evaluation cut-off), and both are reported; churn and
+   value may blend in one baseline, weighted on the same validation rows (``ml.blend``).
+4. Final fits on all training cut-offs, evaluation next to the baselines on the evaluation cut-off, a
+   rolling-origin backtest at the earlier cut-offs (``ml.backtest``: the spread, not one number), a registry
    version with its report. Promotion is a separate step (``ml.promotion``).
 """
 
@@ -24,7 +26,7 @@ import numpy as np
 import pandas as pd
 import psycopg
 
-from ml import bgnbd, registry, serving, train
+from ml import backtest, bgnbd, blend, registry, serving, train
 from ml.categories import category_spec, load_category_frame
 from ml.config import MLConfig
 from ml.dataset import Dataset
@@ -128,27 +130,59 @@ def _variants(ds: Dataset) -> dict[str, list[Feature]]:
     return {"with_bgnbd": with_spec, "without_bgnbd": ds.base_spec}
 
 
-def _validate(model: str, ds: Dataset, cfg: MLConfig, variants: dict[str, list[Feature]]) -> dict[str, dict]:
-    """Per variant: rounds (early stopping), sigma and the main metric on the validation cut-off."""
+HOLDOUT_SHARE = 5  # without a validation cut-off, one customer in five (by a hash of the id) validates
+
+
+def _validation_rows(ds: Dataset) -> tuple[pd.DataFrame, pd.DataFrame, str]:
+    """(inner training rows, validation rows, how they were chosen).
+
+    The validation cut-off when the history has one; otherwise a stable fifth of the customers at the training
+    cut-offs, so early stopping and the blend are still chosen on rows no fit has seen (and never on the
+    evaluation cut-off).
+    """
     split = ds.split
-    if split.validation_cutoff is None:
-        return {name: {"rounds": NO_VALIDATION_ROUNDS, "sigma": 1.0, "metric": float("nan")} for name in variants}
-    inner = censor_at(ds.rows(split.inner_train_cutoffs), split.validation_cutoff)
-    valid = ds.rows([split.validation_cutoff])
-    out = {}
+    if split.validation_cutoff is not None:
+        inner = censor_at(ds.rows(split.inner_train_cutoffs), split.validation_cutoff)
+        return inner, ds.rows([split.validation_cutoff]), f"validation cut-off {split.validation_cutoff}"
+    rows = ds.rows(split.train_cutoffs)
+    held = (pd.util.hash_pandas_object(rows["customer_id"].astype(str), index=False) % HOLDOUT_SHARE == 0).to_numpy()
+    how = f"no validation cut-off: 1 customer in {HOLDOUT_SHARE} of the training cut-offs held out"
+    return rows[~held].reset_index(drop=True), rows[held].reset_index(drop=True), how
+
+
+def _validate(
+    model: str, ds: Dataset, cfg: MLConfig, variants: dict[str, list[Feature]]
+) -> tuple[dict[str, dict], dict[str, dict], pd.DataFrame, pd.DataFrame]:
+    """Per variant: rounds (early stopping), sigma and the main metric on the validation rows; their predictions."""
+    inner, valid, how = _validation_rows(ds)
+    out, preds = {}, {}
     for name, spec in variants.items():
+        if inner.empty or valid.empty:
+            out[name] = {"rounds": NO_VALIDATION_ROUNDS, "sigma": 1.0, "metric": float("nan"), "rows": how}
+            continue
         fitted = train.fit(model, inner, spec, cfg, valid=valid)
         sigma = None
         if model in train.SURVIVAL:
             mu = train.outputs(model, fitted.booster, valid, spec, cfg.nthread, 1.0)["rank"]
             sigma = train.calibrate_sigma(mu, valid["label_time"].to_numpy(), valid["label_event"].to_numpy(bool))
-        preds = train.outputs(model, fitted.booster, valid, spec, cfg.nthread, sigma)
+        preds[name] = train.outputs(model, fitted.booster, valid, spec, cfg.nthread, sigma)
         out[name] = {
             "rounds": fitted.rounds,
             "sigma": sigma,
-            "metric": metrics_for(model, valid, preds)[MAIN_METRIC[model]],
+            "metric": metrics_for(model, valid, preds[name])[MAIN_METRIC[model]],
+            "rows": how,
         }
-    return out
+    return out, preds, inner, valid
+
+
+def _choose_blend(
+    model: str, cfg: MLConfig, valid_preds: dict, inner: pd.DataFrame, valid: pd.DataFrame
+) -> dict[str, object] | None:
+    """The best (baseline, weight) on the validation rows, baselines fitted on the inner training rows."""
+    if not blend.blends(model) or valid_preds is None or valid.empty:
+        return None
+    base_preds, _ = serving.fit_baselines(model, inner, valid, cfg)
+    return blend.choose(model, valid, valid_preds, base_preds, min_gain=cfg.promotion_margin)
 
 
 def _choose(model: str, cfg: MLConfig, validation: dict[str, dict]) -> tuple[str, str]:
@@ -201,8 +235,9 @@ def train_and_evaluate(conn: psycopg.Connection, cfg: MLConfig, model: str, run_
         log.warning("%s: not trained, cold start: %s", model, exc)
         return TrainResult(model, "cold_start", reason=str(exc))
     variants = _variants(ds)
-    validation = _validate(model, ds, cfg, variants)
+    validation, valid_preds, inner, valid = _validate(model, ds, cfg, variants)
     chosen, why = _choose(model, cfg, validation)
+    blended = _choose_blend(model, cfg, valid_preds.get(chosen), inner, valid)
 
     fits: dict[str, train.Fitted] = {}
     preds: dict[str, dict] = {}
@@ -214,8 +249,13 @@ def train_and_evaluate(conn: psycopg.Connection, cfg: MLConfig, model: str, run_
         preds[name] = train.outputs(model, fitted.booster, eval_rows, spec, cfg.nthread, fitted.sigma)
     other = "without_bgnbd" if chosen == "with_bgnbd" else "with_bgnbd"
     base_preds, notes, states = _baselines(model, train_rows, eval_rows, cfg)
+    unblended = preds[chosen]
+    if blended and blended["method"] is not None:
+        preds[chosen] = blend.apply(model, blended, unblended, base_preds[str(blended["method"])])
     results = {"xgboost": metrics_for(model, eval_rows, preds[chosen])}
     results[f"xgboost_{other}"] = metrics_for(model, eval_rows, preds[other])
+    if preds[chosen] is not unblended:
+        results["xgboost_unblended"] = metrics_for(model, eval_rows, unblended)
     results.update({k: metrics_for(model, eval_rows, v) for k, v in base_preds.items()})
     comparison = compare(model, results)
 
@@ -224,6 +264,7 @@ def train_and_evaluate(conn: psycopg.Connection, cfg: MLConfig, model: str, run_
     served_rows = ds.rows([*split.train_cutoffs, split.eval_cutoff])
     rounds = max(1, math.ceil(validation[chosen]["rounds"] * 1.1))
     served = train.fit(model, served_rows, variants[chosen], cfg, rounds=rounds).booster
+    notes["backtest"] = backtest.run(model, ds, cfg, variants[chosen], rounds, validation[chosen]["sigma"], blended)
 
     from ml.registry_version import write_version  # report plotting pulls in matplotlib: only when a version is written
 
@@ -245,10 +286,11 @@ def train_and_evaluate(conn: psycopg.Connection, cfg: MLConfig, model: str, run_
         train_rows=train_rows,
         seconds=time.perf_counter() - started,
         served=(served, len(served_rows)),
+        blend=blended,
     )
     serving.write_states(cfg, model, version, states)
     _record_status(cfg, model, run_date, "trained", None, version)
-    metrics = {"results": results, "comparison": comparison.__dict__}
+    metrics = {"results": results, "comparison": comparison.__dict__, "backtest": notes["backtest"]}
     return TrainResult(model, "trained", version=version, metrics=metrics)
 
 
@@ -265,7 +307,7 @@ def evaluate_version(
 
     booster = xgb.Booster(params={"nthread": cfg.nthread})
     booster.load_model(str(version.evaluated_model_file))
-    preds = {"xgboost": train.outputs(model, booster, eval_rows, spec, cfg.nthread, version.metadata.get("aft_sigma"))}
-    base_preds, _, _ = _baselines(model, train_rows, eval_rows, cfg)
-    preds.update(base_preds)
+    own = train.outputs(model, booster, eval_rows, spec, cfg.nthread, version.metadata.get("aft_sigma"))
+    base_preds, _, states = _baselines(model, train_rows, eval_rows, cfg)
+    preds = {"xgboost": serving.blended(cfg, version, eval_rows, own, states=states), **base_preds}
     return {name: metrics_for(model, eval_rows, out) for name, out in preds.items()}

@@ -40,7 +40,7 @@ class Decision:
 
 
 def main_metric_on(cfg: MLConfig, version: registry.ModelVersion, frame: pd.DataFrame) -> float:
-    """The version's main metric on ``frame``; raises KeyError naming features the frame lacks."""
+    """The version's main metric on ``frame`` (its blend included); raises KeyError naming missing features."""
     spec = [Feature.from_dict(f) for f in version.metadata["features"]]
     missing = [f.name for f in spec if f.name not in frame.columns]
     if missing:
@@ -48,6 +48,7 @@ def main_metric_on(cfg: MLConfig, version: registry.ModelVersion, frame: pd.Data
     booster = xgb.Booster(params={"nthread": cfg.nthread})
     booster.load_model(str(version.evaluated_model_file))  # the served refit has seen later labels
     out = train.outputs(version.model, booster, frame, spec, cfg.nthread, version.metadata.get("aft_sigma"))
+    out = serving.blended(cfg, version, frame, out)
     return float(metrics_for(version.model, frame, out)[MAIN_METRIC[version.model]])
 
 

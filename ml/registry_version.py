@@ -73,6 +73,7 @@ def write_version(
     train_rows: pd.DataFrame,
     seconds: float,
     served: tuple[Any, int] | None = None,
+    blend: dict[str, Any] | None = None,
 ) -> str:
     """``served``: the booster refitted on every window up to the evaluation cut-off and its row count; it is
     ``model.json`` (what scores), and the evaluated fit is ``model_evaluated.json`` (what promotion compares)."""
@@ -126,6 +127,7 @@ def write_version(
         if served
         else None,
         "validation": validation,
+        "blend": blend,  # ml.blend: the baseline averaged into every prediction of this version, or None
     }
     metrics = {
         "model": model,

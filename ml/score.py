@@ -3,7 +3,9 @@
 For each model the method ``ml.promotion`` measured best serves (``ml.serving``): the XGBoost champion
 (``method = 'xgboost'``), or a baseline that beat it on the same rows (``method`` = ``recency``, ``rfm``,
 ``bgnbd``...: the reason in ``ml.scoring_runs`` and reason_3 of every row). While nothing was fitted (cold start)
-the rules serve (``method = 'rules'``, ``is_fallback``); a new decision is picked up automatically the next night.
+BG/NBD fitted on that night's history serves the customer models (``model_version = 'bgnbd-cold-start'``: it needs
+no label window), and the rules (``method = 'rules'``, ``is_fallback``) only when not even that can be fitted or for
+categories; a new decision is picked up automatically the next night.
 A champion whose warehouse features are missing or retyped is refused with the differing columns named. Rows
 stream from PostgreSQL in chunks and go back with COPY, all inside one transaction that first deletes the as-of
 date: re-running a night replaces it exactly.
@@ -24,7 +26,7 @@ import psycopg
 import xgboost as xgb
 from psycopg import sql
 
-from ml import baselines, bgnbd, btyd_baseline, registry, serving, train
+from ml import baselines, bgnbd, blend, btyd_baseline, registry, serving, train
 from ml.categories import category_history_query, derive
 from ml.config import CUSTOMER_MODELS, MLConfig
 from ml.features import (
@@ -77,6 +79,8 @@ CATEGORY_COLUMNS = [
 DIRECTION = {"churn_risk": "up", "value_90d": "up", "next_purchase": "abs", "next_purchase_category": "abs"}
 BYTES_PER_ROW = 400  # rough CSV width of a feature row: turns chunk_rows into a COPY block size
 BGNBD_FIT_CUSTOMERS = 100_000
+COLD_START_BGNBD_VERSION = "bgnbd-cold-start"
+MIN_COLD_START_BGNBD_CUSTOMERS = 50  # four parameters; fewer customers than this fit noise
 
 
 @dataclass
@@ -105,8 +109,15 @@ class Scorer:
         return self.method not in ("xgboost", "rules")
 
     @property
+    def blend_method(self) -> str | None:
+        """The baseline averaged into the model's predictions (``ml.blend``), or None."""
+        chosen = self.metrics.get("blend") if self.method == "xgboost" else None
+        return chosen.get("method") if chosen else None
+
+    @property
     def needs_bgnbd_fit(self) -> bool:
-        return self.method in btyd_baseline.methods(self.model) or any(f.name.startswith("bgnbd_") for f in self.spec)
+        btyd = btyd_baseline.methods(self.model)
+        return self.method in btyd or self.blend_method in btyd or any(f.name.startswith("bgnbd_") for f in self.spec)
 
     def note(self) -> str:
         """reason_3 of a row not scored by XGBoost: which method serves and why."""
@@ -150,13 +161,36 @@ def _baseline_scorer(cfg: MLConfig, model: str, served: dict[str, Any]) -> Score
     return Scorer(model, f"{method}@{version}", method, served["reason"], metrics=held_out, states=states)
 
 
+def _untrained_scorer(cfg: MLConfig, model: str, cold: str | None) -> Scorer:
+    """Nothing trained or decided yet: BG/NBD fitted on tonight's history (it needs no label window) serves the
+    customer models; ``_fitted_or_rules`` falls back to the rules when that history is too thin to fit."""
+    why = _fallback_reason(cfg, model, cold)
+    if model not in CUSTOMER_MODELS:
+        return Scorer(model, RULES_VERSION, "rules", why)
+    reason = f"{why}; BG/NBD fitted on tonight's history serves until a model is trained"
+    return Scorer(model, COLD_START_BGNBD_VERSION, "bgnbd", reason, states={"btyd": {"bgnbd": None}})
+
+
+def _fitted_or_rules(scorer: Scorer, params: bgnbd.BGNBDParams | None) -> Scorer:
+    """The cold-start BG/NBD scorer keeps serving only on a fit worth the name; otherwise the rules, saying why."""
+    if scorer.version != COLD_START_BGNBD_VERSION:
+        return scorer
+    fitted = params is not None and np.isfinite([params.r, params.alpha, params.a, params.b]).all()
+    if fitted and params.n_customers >= MIN_COLD_START_BGNBD_CUSTOMERS:  # type: ignore[union-attr]
+        return scorer
+    seen = params.n_customers if params is not None else 0
+    why = str(scorer.fallback_reason).split("; BG/NBD fitted")[0]
+    thin = f"BG/NBD could not be fitted on {seen:,} customers' history (need {MIN_COLD_START_BGNBD_CUSTOMERS:,})"
+    return Scorer(scorer.model, RULES_VERSION, "rules", f"{why}; {thin}")
+
+
 def resolve(cfg: MLConfig, model: str, cold: str | None, warehouse_types: dict[str, str] | None) -> Scorer:
     served = serving.read(cfg, model)
     if served is not None and served["method"] != "xgboost":
         return _baseline_scorer(cfg, model, served)
     champion = registry.champion(cfg, model)
     if champion is None:
-        return Scorer(model, RULES_VERSION, "rules", _fallback_reason(cfg, model, cold))
+        return _untrained_scorer(cfg, model, cold)
     spec = [Feature.from_dict(f) for f in champion.metadata["features"]]
     if any(f.source == "warehouse" for f in spec):
         if warehouse_types is None:
@@ -168,8 +202,18 @@ def resolve(cfg: MLConfig, model: str, cold: str | None, warehouse_types: dict[s
     booster.load_model(str(champion.model_file))
     metrics = champion.path / "metrics.json"
     comparison = json.loads(metrics.read_text(encoding="utf-8")).get("comparison", {}) if metrics.exists() else {}
+    chosen = champion.metadata.get("blend")
+    states = serving.load_states(cfg, model, champion.version) if chosen and chosen.get("method") else {}
     return Scorer(
-        model, champion.version, "xgboost", None, booster, spec, champion.metadata.get("aft_sigma"), comparison
+        model,
+        champion.version,
+        "xgboost",
+        None,
+        booster,
+        spec,
+        champion.metadata.get("aft_sigma"),
+        {**comparison, "blend": chosen},
+        states,
     )
 
 
@@ -198,6 +242,9 @@ def _model_rows(
             if model != "next_purchase"
             else train.survival_outputs(raw, scorer.sigma or 1.0, windows)
         )
+        if scorer.blend_method is not None:
+            base = serving.predict(model, scorer.blend_method, chunk, scorer.states, cfg, params)
+            out = blend.apply(model, scorer.metrics["blend"], out, base)
         contribs = _contributions(scorer, matrix, cfg.exact_contributions)
         reasons = top_reasons(contribs, chunk, scorer.spec, 3, DIRECTION[model])
     score = {"churn_risk": "p", "value_90d": "value", "next_purchase": "days"}[model]
@@ -385,6 +432,7 @@ def score(url: str, cfg: MLConfig, run_date: date) -> list[dict[str, Any]]:
         _materialise_history(reader, cfg, as_of)
         lap("history")
         params = _fit_bgnbd(reader, as_of) if _needs_bgnbd([*scorers, category]) else None
+        scorers = [_fitted_or_rules(s, params) for s in scorers]
         lap("bgnbd_fit")
         scored_at = writer.execute("select now()").fetchone()[0]  # type: ignore[index]
         for table in (cfg.tables.scores, cfg.tables.category_scores, cfg.tables.scoring_runs):

@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ml import baselines, btyd_baseline, registry, train
+from ml import baselines, blend, btyd_baseline, registry, train
 from ml.bgnbd import BGNBDParams
 from ml.config import MLConfig
 
@@ -65,6 +65,23 @@ def predict(
             state = {**state, "bgnbd": bgnbd_now.as_dict()}
         return btyd_baseline.predict(model, method, frame, state, cfg.horizon_days, windows)
     raise ValueError(f"{model}: unknown baseline {method!r} (known: {', '.join(baseline_methods(model))})")
+
+
+def blended(
+    cfg: MLConfig,
+    version: registry.ModelVersion,
+    frame: pd.DataFrame,
+    out: dict[str, np.ndarray],
+    bgnbd_now: BGNBDParams | None = None,
+    states: dict[str, Any] | None = None,
+) -> dict[str, np.ndarray]:
+    """The version's predictions with its blend (``ml.blend``) applied: the baseline as stored with the version."""
+    chosen = version.metadata.get("blend")
+    if not chosen or chosen.get("method") is None:
+        return out
+    states = states if states is not None else load_states(cfg, version.model, version.version)
+    base = predict(version.model, str(chosen["method"]), frame, states, cfg, bgnbd_now)
+    return blend.apply(version.model, chosen, out, base)
 
 
 def write_states(cfg: MLConfig, model: str, version: str, states: dict[str, Any]) -> None:

@@ -111,6 +111,33 @@ def test_the_report_is_reproducible(warehouse: str, trained: MLConfig, tmp_path:
     assert (second.path / "metrics.json").read_text() == (first.path / "metrics.json").read_text()
 
 
+def test_the_blend_is_chosen_on_validation_and_promotion_measures_what_evaluation_reported(trained: MLConfig):
+    for model, metric in (("churn_risk", "roc_auc"), ("value_90d", "spearman")):
+        version = registry.champion(trained, model)
+        chosen = version.metadata["blend"]
+        assert chosen is not None and chosen["metric"] >= chosen["model_alone"], model
+        metrics = json.loads((version.path / "metrics.json").read_text())
+        frame = pd.read_parquet(version.path / "eval.parquet")
+        reported = metrics["results"]["xgboost"][metric]
+        assert promotion.main_metric_on(trained, version, frame) == pytest.approx(reported, abs=1e-9), model
+        if chosen["method"] is not None:  # the model's own score is reported beside the blend
+            assert metrics["results"]["xgboost_unblended"][metric] != reported, model
+    assert registry.champion(trained, "next_purchase").metadata["blend"] is None  # no common scale to average
+
+
+def test_the_backtest_reports_the_spread_over_earlier_origins(trained: MLConfig):
+    for model in ("churn_risk", "next_purchase"):
+        version = registry.champion(trained, model)
+        tested = json.loads((version.path / "metrics.json").read_text())["notes"]["backtest"]
+        window = version.metadata["training_window"]
+        origins = [o["origin"] for o in tested["origins"]]
+        assert 2 <= len(origins) <= 4 and origins == sorted(origins), model
+        assert set(origins) <= set(window["train_cutoffs"]) and max(origins) < window["eval_cutoff"], model
+        gaps = [o["model"] - o["baseline"] for o in tested["origins"]]
+        assert tested["gap_min"] == pytest.approx(min(gaps)) and tested["gap_max"] == pytest.approx(max(gaps))
+        assert all(o["rows"] > 0 and o["best_baseline"] != "xgboost" for o in tested["origins"])
+
+
 def _churn_model(cfg: MLConfig) -> tuple[registry.ModelVersion, xgb.Booster, list[Feature], pd.DataFrame]:
     version = registry.champion(cfg, "churn_risk")
     booster = xgb.Booster()
@@ -213,6 +240,8 @@ def _clone(cfg: MLConfig, model: str, source: str, new: str, **changes) -> str:
         weak_model = xgb.train({"objective": "binary:logistic", "nthread": 1}, matrix, 5)
         for name in ("model.json", "model_evaluated.json"):  # served and evaluated fit alike
             weak_model.save_model(str(dst / name))
+        meta["blend"] = None  # a poor model on its own, not rescued by the good version's blend
+        (dst / "metadata.json").write_text(json.dumps(meta))
     if "beats" in changes:
         metrics = json.loads((dst / "metrics.json").read_text())
         metrics["comparison"]["beats_every_baseline"] = changes["beats"]
@@ -270,13 +299,23 @@ def test_cold_start_scores_with_the_rules_and_switches_to_models_once_data_suffi
         result = train_and_evaluate(conn, cold, "churn_risk", RUN_DATE)
     assert result.status == "cold_start" and "need 100,000" in result.reason
     summary = score(warehouse, cold, RUN_DATE)
-    assert {s["method"] for s in summary} == {"rules"}
+    # BG/NBD needs no label window: fitted on tonight's history it serves the customer models; categories get rules
+    assert {s["model"]: s["method"] for s in summary} == {
+        "churn_risk": "bgnbd",
+        "next_purchase": "bgnbd",
+        "value_90d": "bgnbd",
+        "next_purchase_category": "rules",
+    }
     rows = _scores(warehouse, cold)
-    assert rows["is_fallback"].all() and set(rows["method"]) == {"rules"} and set(rows["model_version"]) == {"rules-1"}
+    assert not rows["is_fallback"].any() and set(rows["method"]) == {"bgnbd"}
+    assert set(rows["model_version"]) == {"bgnbd-cold-start"}
     assert rows["reason_3"].str.contains("cold start").all() and rows["reason_3"].str.contains("need 100,000").all()
     assert rows["score"].notna().all()
+    churn = rows[rows.model == "churn_risk"]
+    assert churn["score"].between(0, 1).all() and churn["score"].nunique() > 10  # a fitted model, not a constant
     with psycopg.connect(warehouse) as conn:
-        assert "why the rules: cold start" in format_model_summary(conn, RUN_DATE, cold.tables.scoring_runs)
+        text = format_model_summary(conn, RUN_DATE, cold.tables.scoring_runs)
+    assert "why this baseline serves: cold start" in text and "why the rules: cold start" in text
 
     # the same data with the configured minimums met: train, promote, and the next night (XGBoost promoted even
     # where the BG/NBD baseline is better on this BG/NBD-simulated data: test_serving_db covers that case)
@@ -286,4 +325,17 @@ def test_cold_start_scores_with_the_rules_and_switches_to_models_once_data_suffi
     promotion.promote(warm, "churn_risk", result.version)
     score(warehouse, warm, RUN_DATE)
     methods = _scores(warehouse, warm).groupby("model")["method"].first().to_dict()
-    assert methods == {"churn_risk": "xgboost", "next_purchase": "rules", "value_90d": "rules"}
+    assert methods == {"churn_risk": "xgboost", "next_purchase": "bgnbd", "value_90d": "bgnbd"}
+
+
+def test_the_rules_serve_a_cold_start_only_when_bgnbd_cannot_be_fitted():
+    from ml.score import COLD_START_BGNBD_VERSION, Scorer, _fitted_or_rules
+
+    cold = Scorer("churn_risk", COLD_START_BGNBD_VERSION, "bgnbd", "cold start: 12 customers; BG/NBD fitted on ...")
+    thin = bgnbd.BGNBDParams(0.5, 10.0, 0.5, 2.0, n_customers=12)
+    enough = bgnbd.BGNBDParams(0.5, 10.0, 0.5, 2.0, n_customers=5_000)
+    assert _fitted_or_rules(cold, enough) is cold
+    for params in (thin, None):
+        fallback = _fitted_or_rules(cold, params)
+        assert fallback.method == "rules" and fallback.is_fallback
+        assert fallback.fallback_reason.startswith("cold start: 12 customers; BG/NBD could not be fitted")
