@@ -22,7 +22,7 @@ from ml.features import Feature
 from ml.labels import censor_at
 
 if TYPE_CHECKING:
-    from ml.pipeline import Dataset
+    from ml.dataset import Dataset
 
 MAX_ORIGINS = 4
 
@@ -45,7 +45,7 @@ def run(
 ) -> dict[str, Any]:
     """Per origin: the model's and the best baseline's main metric; and their difference's spread."""
     metric = MAIN_METRIC[model]
-    per_origin = []
+    per_origin: list[dict[str, Any]] = []
     for origin, fit_cutoffs in origins(ds.split.train_cutoffs, cfg.horizon_days):
         fit_rows, rows = censor_at(ds.rows(fit_cutoffs), origin), ds.rows([origin])
         if fit_rows.empty or rows.empty:

@@ -176,7 +176,7 @@ def _validate(
 
 
 def _choose_blend(
-    model: str, cfg: MLConfig, valid_preds: dict, inner: pd.DataFrame, valid: pd.DataFrame
+    model: str, cfg: MLConfig, valid_preds: dict | None, inner: pd.DataFrame, valid: pd.DataFrame
 ) -> dict[str, object] | None:
     """The best (baseline, weight) on the validation rows, baselines fitted on the inner training rows."""
     if not blend.blends(model) or valid_preds is None or valid.empty:
