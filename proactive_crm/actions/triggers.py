@@ -47,6 +47,8 @@ from typing import Any
 import psycopg
 
 from proactive_crm.actions.policy import Policy
+from proactive_crm.actions.windows import decision_time
+from proactive_crm.config import Settings
 from proactive_crm.actions.trigger_sql import (
     CART_RECOVERY,
     CHURN_PREVENTION,
@@ -65,6 +67,38 @@ from proactive_crm.actions.trigger_sql import (
 log = logging.getLogger(__name__)
 
 CANDIDATES = "actions_candidates"
+# The dbt models of the triggers (dbt_project/models/actions/triggers): one view per action type, and the customer
+# values they share.
+TRIGGER_SCHEMA = "action_triggers"
+VALUES_MODEL = "trigger_customer_values"
+
+
+def trigger_model(action_type: str) -> str:
+    return f"trigger_{action_type}"
+
+
+def trigger_vars(policy: Policy, run_date: date, store_time_zone: str) -> dict[str, Any]:
+    """The dbt vars of the trigger models: the policy's trigger settings per action type and the decision instant."""
+    return {
+        "action_triggers": {name: dict(action.trigger) for name, action in policy.action_types.items()},
+        "decision_at": decision_time(run_date, store_time_zone).isoformat(),
+    }
+
+
+def build_trigger_models(
+    url: str, settings: Settings, policy: Policy, run_date: date, action_types: list[str] | None = None
+) -> None:
+    """``dbt run`` of the customer values and the trigger views of ``action_types`` (default: the policy's)."""
+    from proactive_crm.dbt_runner import DbtError, run_dbt
+
+    names = [VALUES_MODEL] + [trigger_model(t) for t in (policy.action_types if action_types is None else action_types)]
+    code, _, results = run_dbt(["run", "--select", " ".join(names)], url, settings, run_date,
+                               trigger_vars(policy, run_date, settings.store_time_zone))
+    failed = [r for r in results if r.status != "success"]
+    if code != 0 or failed:
+        details = "\n".join(f"- {r.unique_id}: {r.status}: {(r.message or '').strip()[:500]}" for r in failed)
+        raise DbtError(f"dbt run of the action triggers for {run_date} failed (exit {code}):\n{details}")
+
 VALUES = "actions_customer_values"
 
 CANDIDATES_DDL = f"""
