@@ -173,3 +173,46 @@ def test_a_full_refresh_of_the_mart_gives_the_incremental_result(loop: dict) -> 
     assert code == 0, [r.message for r in results if r.status not in ("success", "pass")]
     with psycopg.connect(loop["url"]) as conn:
         assert conn.execute(query).fetchall() == incremental and incremental
+
+
+TRIGGER_COLUMNS = ("customer_id, trigger_code, trigger_detail, trigger_date, coalesce(base_value, 0)::numeric, "
+                   "coalesce(product_ids, '{}'), model_reason, model_version")
+
+
+@pytest.mark.parametrize("run_date", [FIRST, LAST, MEASURE_ON])
+def test_the_dbt_trigger_models_return_exactly_the_rows_of_the_old_trigger_sql(loop: dict, run_date: date) -> None:
+    """Before the SQL strings of proactive_crm/actions/trigger_sql.py go: on this warehouse, every trigger view
+    (dbt_project/models/actions/triggers) returns the same candidates, and the customer values the same rows."""
+    from proactive_crm.actions import triggers
+    from proactive_crm.actions.policy import load_policy
+    from proactive_crm.actions.windows import decision_time
+    from proactive_crm.config import load_settings
+
+    with pytest.MonkeyPatch.context() as env:
+        env.setenv("CRM_CONFIG", str(loop_config(loop["outbox"].parent)))
+        env.setenv("CRM_STATE_DIR", str(loop["outbox"].parent / "state"))
+        settings = load_settings()
+        policy = load_policy(settings)
+        triggers.build_trigger_models(loop["url"], settings, policy, run_date)
+    with psycopg.connect(loop["url"]) as conn:
+        triggers.build_candidates(conn, policy, run_date, decision_time(run_date, settings.store_time_zone))
+        old_values = conn.execute(f"select * from {triggers.VALUES} order by customer_id").fetchall()
+        new_values = conn.execute(
+            "select customer_id, value_90d, revenue_rate_90d, churn_risk, churn_source, value_source, churn_reason, "
+            "value_reason, next_purchase_reason, churn_version, value_version, next_purchase_version "
+            "from action_triggers.trigger_customer_values order by customer_id"
+        ).fetchall()
+        assert new_values == old_values and len(old_values) > 2000
+        counted = 0
+        for action_type in policy.action_types:
+            old = conn.execute(
+                f"select {TRIGGER_COLUMNS} from {triggers.CANDIDATES} where action_type = %s order by 1",
+                (action_type,),
+            ).fetchall()
+            new = conn.execute(
+                f"select {TRIGGER_COLUMNS} from action_triggers.{triggers.trigger_model(action_type)} order by 1"
+            ).fetchall()
+            assert new == old, action_type
+            counted += len(old)
+        assert counted > 100
+        conn.rollback()
