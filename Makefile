@@ -35,6 +35,7 @@ demo-olist: $(STAMP)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
+	$(BIN)/sqlfluff lint dbt_project/models --processes 2 --disable-progress-bar
 
 test: lint
 	$(BIN)/python -m pytest $(PYTEST_ARGS)

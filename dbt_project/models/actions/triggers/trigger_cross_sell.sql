@@ -49,7 +49,8 @@ viewed_not_bought as (
 
 ),
 
-browsing as (
+{# Read by both_sources below under the same condition; sqlfluff renders the two conditions apart. #}
+browsing as (  -- noqa: ST03
 
     select distinct on (customer_id)
         customer_id, product_id, 1 as source_rank,
@@ -70,7 +71,7 @@ year_lines as (
 
 multi_product_lines as (
 
-    select * from year_lines
+    select * from year_lines  -- noqa: AL04
     where order_id in (select order_id from year_lines group by order_id having count(*) > 1)
 
 ),

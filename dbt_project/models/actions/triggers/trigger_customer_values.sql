@@ -74,7 +74,7 @@ night_scores as (
         score,
         method,
         nullif(concat_ws(', ', reason_1, reason_2, reason_3), '') as reason,
-        method || ' ' || model_version || case when is_fallback then ' (fallback)' else '' end as version
+        method || ' ' || model_version || case when is_fallback then ' (fallback)' else '' end as score_version
     from {{ scores }}
     where as_of_date = cast('{{ latest }}' as date) and score is not null
 
@@ -84,28 +84,28 @@ final as (
 
     select
         rules.customer_id,
-        cast(coalesce(value.score, rules.rate * (1 - coalesce(rules.churn_risk, 0))) as numeric) as value_90d,
+        cast(coalesce(value_scores.score, rules.rate * (1 - coalesce(rules.churn_risk, 0))) as numeric) as value_90d,
         cast(
-            case when value.score is null then rules.rate
-                else value.score / greatest(1 - coalesce(churn.score, rules.churn_risk, 0), 0.05) end
+            case when value_scores.score is null then rules.rate
+                else value_scores.score / greatest(1 - coalesce(churn_scores.score, rules.churn_risk, 0), 0.05) end
             as numeric
         ) as revenue_rate_90d,
-        cast(coalesce(churn.score, rules.churn_risk) as double precision) as churn_risk,
-        coalesce(churn.method, 'rules') as churn_source,
-        coalesce(value.method, 'rules') as value_source,
-        churn.reason as churn_reason,
-        value.reason as value_reason,
-        next.reason as next_purchase_reason,
-        coalesce(churn.version, 'rules') as churn_version,
-        coalesce(value.version, 'rules') as value_version,
-        coalesce(next.version, 'rules') as next_purchase_version
+        cast(coalesce(churn_scores.score, rules.churn_risk) as double precision) as churn_risk,
+        coalesce(churn_scores.method, 'rules') as churn_source,
+        coalesce(value_scores.method, 'rules') as value_source,
+        churn_scores.reason as churn_reason,
+        value_scores.reason as value_reason,
+        next_scores.reason as next_purchase_reason,
+        coalesce(churn_scores.score_version, 'rules') as churn_version,
+        coalesce(value_scores.score_version, 'rules') as value_version,
+        coalesce(next_scores.score_version, 'rules') as next_purchase_version
     from rules
-    left join night_scores as churn
-        on rules.customer_id = churn.customer_id and churn.model = 'churn_risk'
-    left join night_scores as value
-        on rules.customer_id = value.customer_id and value.model = 'value_90d'
-    left join night_scores as next
-        on rules.customer_id = next.customer_id and next.model = 'next_purchase'
+    left join night_scores as churn_scores
+        on rules.customer_id = churn_scores.customer_id and churn_scores.model = 'churn_risk'
+    left join night_scores as value_scores
+        on rules.customer_id = value_scores.customer_id and value_scores.model = 'value_90d'
+    left join night_scores as next_scores
+        on rules.customer_id = next_scores.customer_id and next_scores.model = 'next_purchase'
 
 )
 
