@@ -34,11 +34,13 @@ demo-olist: $(STAMP)
 	$(BIN)/python -m devtools.demo --landing $(OLIST_LANDING) --run-date 2018-10-17 --config examples/olist/pipeline.yml
 
 # ruff (style, complexity, no heavy imports in DAG files); the import contracts (one direction, no cycles, devtools
-# outside the runtime); mypy on the runtime packages. All three are configured in pyproject.toml.
+# outside the runtime); mypy on the runtime packages (configured in pyproject.toml); sqlfluff on the dbt models
+# (.sqlfluff).
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/lint-imports
 	$(BIN)/mypy
+	$(BIN)/sqlfluff lint dbt_project/models --processes 2 --disable-progress-bar
 
 test: lint
 	$(BIN)/python -m pytest $(PYTEST_ARGS)

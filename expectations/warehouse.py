@@ -1,13 +1,18 @@
 """Gate 2, warehouse: the marts after the dbt build, validated inside PostgreSQL through a SQL datasource.
 
 Every target table is a table asset with a whole-table batch definition and a suite of its own; one checkpoint
-runs them all. Nothing is pulled into memory: column checks compile to SQL, and the checks that span tables
-(revenue reconciliation, two segments for one customer, feature drift) are ``UnexpectedRowsExpectation`` queries
-that return only the offending rows. The connection string is ``${CRM_WAREHOUSE_URL}``, read from the environment
+runs them all. Nothing is pulled into memory: column checks compile to SQL, and the checks that span tables or
+rows (revenue reconciliation, feature drift) are ``UnexpectedRowsExpectation`` queries that return only the
+offending rows.
+
+One owner per check (CONTRIBUTING.md): this gate holds what dbt's tests cannot say about one row or one model:
+existence, volume, freshness, reconciliation across tables, drift against an earlier run. Row-level rules (one row
+per customer, a segment for each, KPI rates in [0, 1]) are dbt tests beside the model, which fail
+``build_warehouse`` before this gate runs. The connection string is ``${CRM_WAREHOUSE_URL}``, read from the environment
 when the checkpoint runs (GE's own URL validation refuses the unix-socket URLs of the embedded server).
 
-``WarehouseLayout`` is what the runner found in ``information_schema`` this run, so a new KPI table or a new
-``*_rate`` / ``*_share`` column is covered without a code change.
+``WarehouseLayout`` is what the runner found in ``information_schema`` this run, so a new KPI table is covered
+without a code change.
 """
 
 from __future__ import annotations
@@ -36,7 +41,6 @@ FEATURES = "ml.ml_customer_features"
 REQUIRED_TABLES = (ORDERS, ORDER_LINES, CUSTOMERS)
 KPI_SCHEMA = "kpi"
 KPI_PREFIX = "kpi_"
-RATE_SUFFIXES = ("_rate", "_share")
 # The date that says how recent a fact or feature table is. KPI marts use the first of FRESHNESS_FALLBACK they have
 # (a running KPI period ends at the run date), then their first *_date column; `freshness.column` overrides, and
 # gives a dimension table a freshness check too.
@@ -59,9 +63,6 @@ class WarehouseLayout:
     @property
     def kpi_tables(self) -> list[str]:
         return sorted(t for t in self.tables if t.startswith(f"{KPI_SCHEMA}.{KPI_PREFIX}"))
-
-    def rate_columns(self, table: str) -> list[str]:
-        return [c for c in self.columns(table) if c.endswith(RATE_SUFFIXES)]
 
     def date_column(self, table: str, configured: str | None = None) -> str | None:
         """The column freshness is judged on: facts, KPI marts and features; dimensions only when configured."""
@@ -94,48 +95,6 @@ def _freshness(table: str, layout: WarehouseLayout, config: QualityConfig) -> li
          "load the latest partitions and did dbt build this model?"},
         column=column, min_value=oldest, max_value=layout.run_date + timedelta(days=1),
     )
-
-
-def _kpi(table: str, layout: WarehouseLayout, config: QualityConfig) -> list[gxe.Expectation]:
-    expectations: list[gxe.Expectation] = []
-    for column in layout.rate_columns(table):
-        expectations += with_severity(
-            gxe.ExpectColumnValuesToBeBetween, config.check(GATE, "kpi_rates", table, column),
-            {"target": table, "column": column, "hint": f"{column} is a rate or share and must lie in [0, 1]: check "
-             f"the numerator and denominator of {table} in dbt_project/models/marts/kpi"},
-            column=column, min_value=0, max_value=1,
-        )
-    return expectations
-
-
-def _customers(layout: WarehouseLayout, config: QualityConfig) -> list[gxe.Expectation]:
-    meta = {"target": CUSTOMERS}
-    expectations = with_severity(
-        gxe.ExpectColumnValuesToBeUnique, config.check(GATE, "unique_customers", CUSTOMERS),
-        {**meta, "column": "customer_id", "hint": f"{CUSTOMERS} must have one row per customer: look for a join "
-         "that fans out (several segment, address or snapshot rows matching one customer)"},
-        column="customer_id",
-    )
-    if "rfm_segment" not in layout.columns(CUSTOMERS):
-        return expectations
-    expectations += with_severity(
-        gxe.ExpectColumnValuesToNotBeNull, config.check(GATE, "segment_assigned", CUSTOMERS),
-        {**meta, "column": "rfm_segment", "hint": "every customer needs exactly one rfm_segment: check the segment "
-         "rules cover every score combination"},
-        column="rfm_segment",
-    )
-    expectations += with_severity(
-        gxe.UnexpectedRowsExpectation, config.check(GATE, "one_segment_per_customer", CUSTOMERS),
-        {**meta, "column": "rfm_segment", "hint": "a customer is in two segments: check the join that assigns "
-         f"rfm_segment in {CUSTOMERS}"},
-        unexpected_rows_query=(
-            "select customer_id, count(distinct rfm_segment) as segments, "
-            "string_agg(distinct rfm_segment, ', ') as segment_names "
-            "from {batch} group by customer_id having count(distinct rfm_segment) > 1"
-        ),
-        description="No customer is in two segments",
-    )
-    return expectations
 
 
 def _orders(layout: WarehouseLayout, config: QualityConfig) -> list[gxe.Expectation]:
@@ -225,11 +184,7 @@ def table_expectations(table: str, layout: WarehouseLayout, config: QualityConfi
         min_value=1,
     )
     expectations += _freshness(table, layout, config)
-    if table in layout.kpi_tables:
-        expectations += _kpi(table, layout, config)
-    elif table == CUSTOMERS:
-        expectations += _customers(layout, config)
-    elif table == ORDERS:
+    if table == ORDERS:
         expectations += _orders(layout, config)
     elif table == FEATURES:
         expectations += _features(layout, config)

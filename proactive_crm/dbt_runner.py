@@ -17,13 +17,27 @@ from datetime import date
 from pathlib import Path
 
 import psycopg
+import yaml
 
-from proactive_crm.config import PROJECT_ROOT, Settings
+from proactive_crm.config import PROJECT_ROOT, ConfigError, Settings
 from proactive_crm.warehouse import dbt_env
 
 log = logging.getLogger(__name__)
 
 DBT_PROJECT_DIR = PROJECT_ROOT / "dbt_project"
+
+# The dbt vars that pipeline.yml's `warehouse:` section may set, and the kind of value each takes. Their defaults
+# and meaning live in dbt_project.yml (one place, also for dbt commands typed by hand); run_date and
+# store_time_zone come from the run and the top of pipeline.yml instead.
+WAREHOUSE_VARS: dict[str, type] = {
+    "active_max_days": int,
+    "at_risk_max_days": int,
+    "late_data_days": int,
+    "web_lookback_days": int,
+    "session_timeout_minutes": int,
+    "actions_lookback_days": int,
+    "calendar_start_date": date,
+}
 
 OPS_DDL = """
 create schema if not exists ops;
@@ -61,6 +75,41 @@ def target_dir(settings: Settings) -> Path:
     return settings.state_dir / "dbt" / "target"
 
 
+def project_vars() -> dict[str, object]:
+    """The vars dbt_project.yml declares, with their defaults."""
+    project = yaml.safe_load((DBT_PROJECT_DIR / "dbt_project.yml").read_text(encoding="utf-8"))
+    return dict(project.get("vars") or {})
+
+
+def warehouse_vars(settings: Settings) -> dict[str, object]:
+    """pipeline.yml's `warehouse:` section, validated, as dbt vars (only the keys it sets)."""
+    section = settings.section("warehouse")
+    where = f"{settings.config_path}: warehouse"
+    unknown = sorted(set(section) - set(WAREHOUSE_VARS))
+    if unknown:
+        raise ConfigError(f"{where}: unknown key(s) {', '.join(unknown)}; allowed: {', '.join(WAREHOUSE_VARS)}")
+    chosen: dict[str, object] = {}
+    for key, value in section.items():
+        if WAREHOUSE_VARS[key] is date:
+            if not isinstance(value, date):  # YAML reads an unquoted 2000-01-01 as a date
+                try:
+                    value = date.fromisoformat(str(value))
+                except ValueError:
+                    raise ConfigError(f"{where}.{key}: must be a date YYYY-MM-DD, found {value!r}") from None
+            chosen[key] = value.isoformat()
+        elif isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            raise ConfigError(f"{where}.{key}: must be a whole number of at least 1, found {value!r}")
+        else:
+            chosen[key] = value
+    thresholds = {**project_vars(), **chosen}
+    if int(str(thresholds["active_max_days"])) >= int(str(thresholds["at_risk_max_days"])):
+        raise ConfigError(
+            f"{where}: active_max_days ({thresholds['active_max_days']}) must be below at_risk_max_days "
+            f"({thresholds['at_risk_max_days']}): a customer is active, then at risk, then lapsed"
+        )
+    return chosen
+
+
 def run_dbt(
     args: list[str],
     url: str,
@@ -71,7 +120,9 @@ def run_dbt(
     """Run one dbt command; return (exit code, invocation id, node results)."""
     # The store's zone is pipeline configuration (pipeline.yml), not a dbt default: one setting for the loader,
     # the DAG schedule and the customer profiles.
-    dbt_vars = {"store_time_zone": settings.store_time_zone, **(extra_vars or {})}
+    # The warehouse thresholds too (pipeline.yml's `warehouse:` section): the customer's lifecycle and how far
+    # back incremental models reach for late data are the retailer's choice, not the dbt project's.
+    dbt_vars = {"store_time_zone": settings.store_time_zone, **warehouse_vars(settings), **(extra_vars or {})}
     if run_date is not None:
         dbt_vars["run_date"] = run_date.isoformat()
     command = [

@@ -35,3 +35,34 @@
         ) as date
     )
 {%- endmacro %}
+
+
+{#
+    Pre-hook of the incremental web models: remove the rows dated inside this night's look-back window (up to
+    run_date), so that rows late events merged, split or moved do not survive under their old key. The caller
+    passes ref('int_web_events_sessionized') itself, so the dependency stays visible in the model.
+#}
+{% macro delete_web_window(date_column, sessionized_events) -%}
+    {% if is_incremental() %}
+    delete from {{ this }}
+    where {{ date_column }} >= {{ web_window_start(sessionized_events) }}
+        and {{ date_column }} <= {{ run_date() }}
+    {% endif %}
+{%- endmacro %}
+
+
+{#
+    Pre-hook of the models kept per as-of date (month starts for history, run_date + 1 for the night): drop the
+    previous night's as-of date unless it is a month start, and any as-of date after run_date + 1 (left by a
+    later run when an earlier day is re-run).
+#}
+{% macro delete_stale_as_of_dates() -%}
+    {% if is_incremental() %}
+    delete from {{ this }}
+    where (
+        as_of_date <> cast({{ dbt.date_trunc('month', 'as_of_date') }} as date)
+        and as_of_date <> {{ dbt.dateadd('day', 1, run_date()) }}
+    )
+        or as_of_date > {{ dbt.dateadd('day', 1, run_date()) }}
+    {% endif %}
+{%- endmacro %}

@@ -1,7 +1,7 @@
 """Proactive actions: each night decide whom to contact, why, how and when; publish it safely; learn from responses.
 
 - ``policy``: the contact policy file (``config/contact_policy.yml``), validated;
-- ``triggers`` / ``trigger_sql``: candidate actions per action type, computed in SQL in the warehouse;
+- ``triggers``: candidate actions per action type, from the dbt trigger models (``dbt_project/models/actions``);
 - ``priority`` / ``uplift``: expected value of a contact (Beta-Binomial response rates per action type x channel x
   segment, then a two-model XGBoost uplift learner once enough treated and holdout outcomes exist and only while
   its out-of-fold Qini's lower 95% bound is above zero);

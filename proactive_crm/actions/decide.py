@@ -35,7 +35,9 @@ import psycopg
 from proactive_crm.actions import explain, groups, priority, rules, triggers, uplift
 from proactive_crm.actions.policy import Policy
 from proactive_crm.actions.store import ensure_actions_schema, table_exists
-from proactive_crm.actions.windows import decision_time, send_windows
+from proactive_crm.actions.windows import send_windows
+from proactive_crm.config import Settings, load_settings
+from proactive_crm.warehouse import warehouse_url
 from proactive_crm.warehouse_frames import copy_frame, read_object_frame
 
 log = logging.getLogger(__name__)
@@ -351,8 +353,12 @@ def decide(
     store_time_zone: str,
     currency: str = "EUR",
     state_dir: Path | None = None,
+    settings: Settings | None = None,
 ) -> DecisionSummary:
-    """Decide the night's actions and replace ``actions.decisions`` for ``run_date`` (one transaction)."""
+    """Decide the night's actions and replace ``actions.decisions`` for ``run_date`` (one transaction).
+
+    The trigger models are built first, by dbt on its own connection, against the warehouse of ``settings``
+    (default: the environment's, the one ``conn`` is expected to be connected to)."""
     started = time.perf_counter()
     steps: dict[str, float] = {}
 
@@ -361,12 +367,15 @@ def decide(
         steps[name] = steps.get(name, 0.0) + now - since
         return now
 
+    settings = settings or load_settings()
+    ready, skipped, _ = triggers.prepare_triggers(
+        conn, warehouse_url(settings), settings, policy, run_date, store_time_zone
+    )
+    mark = lap("triggers (dbt)", started)
     ensure_actions_schema(conn)
     with conn.transaction():
-        counts, notes, trigger_seconds = triggers.build_candidates(
-            conn, policy, run_date, decision_time(run_date, store_time_zone)
-        )
-        mark = lap("triggers (SQL)", started)
+        counts, notes, trigger_seconds = triggers.build_candidates(conn, policy, run_date, ready, skipped)
+        mark = lap("triggers (SQL)", mark)
         if "all" in notes:
             frame = pd.DataFrame()
         else:

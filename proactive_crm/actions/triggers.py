@@ -1,8 +1,12 @@
-"""Candidate actions per action type, computed in SQL inside the warehouse (only candidates leave the database).
+"""Candidate actions per action type, computed inside the warehouse by dbt models (only candidates leave it).
 
-Every trigger reads the marts of the business day ``run_date`` (data up to its end) and proposes at most one
-candidate per customer, for the send day ``as_of = run_date + 1``. Its parameters come from the contact policy
-(``action_types.<type>.trigger``). All triggers write into the temporary table ``actions_candidates``:
+Each trigger is a view of ``dbt_project/models/actions/triggers`` (``action_triggers.trigger_<type>``) that reads the
+marts by ``ref()`` and the ML scores as dbt sources, so dbt's lineage and docs run from the landing sources to the
+published actions. The decide step builds them (``build_trigger_models``) after scoring, with the contact policy's
+``action_types.<type>.trigger`` settings and the decision instant as dbt vars, then copies their rows into the
+temporary table ``actions_candidates`` inside its transaction. Every trigger reads the marts of the business day
+``run_date`` (data up to its end) and proposes at most one candidate per customer, for the send day
+``as_of = run_date + 1``:
 
 - service_recovery: an open complaint, a review rated <= max_rating, or a cancelled/returned order within
   lookback_days, with no later sign of recovery (no completed order and no positive review after it); the most
@@ -33,39 +37,30 @@ candidate per customer, for the send day ``as_of = run_date + 1``. Its parameter
 - feedback_request: a completed order placed days_after days before as_of without a review. Value: fixed.
 
 The customer's 90-day value and churn risk come from ``ml.customer_scores`` (as of the latest date up to as_of)
-when it exists, else from rules on ``core.dim_customers`` (``customer_values``).
+when it exists, else from rules on ``core.dim_customers``: the table ``action_triggers.trigger_customer_values``,
+built with the views.
 """
 
 from __future__ import annotations
 
 import logging
 import time
-from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 from typing import Any
 
 import psycopg
 
 from proactive_crm.actions.policy import Policy
-from proactive_crm.actions.trigger_sql import (
-    CART_RECOVERY,
-    CHURN_PREVENTION,
-    CROSS_SELL,
-    CROSS_SELL_BROWSING,
-    FEEDBACK_REQUEST,
-    MAINTENANCE,
-    REPLENISHMENT_ML_UNION,
-    REPLENISHMENT_RULES,
-    SERVICE_RECOVERY,
-    SPECIAL_DATE,
-    VIP_RECOGNITION,
-    WIN_BACK,
-)
+from proactive_crm.actions.windows import decision_time
+from proactive_crm.config import Settings
 
 log = logging.getLogger(__name__)
 
 CANDIDATES = "actions_candidates"
-VALUES = "actions_customer_values"
+# The dbt models of the triggers: one view per action type, and the customer values they and the decision share.
+TRIGGER_SCHEMA = "action_triggers"
+VALUES_MODEL = "trigger_customer_values"
+VALUES = f"{TRIGGER_SCHEMA}.{VALUES_MODEL}"
 
 CANDIDATES_DDL = f"""
 create temp table {CANDIDATES} (
@@ -82,106 +77,38 @@ create temp table {CANDIDATES} (
 ) on commit drop
 """
 
-VALUES_DDL = f"""
-create temp table {VALUES} (
-    customer_id text primary key,
-    value_90d numeric not null,
-    revenue_rate_90d numeric not null,
-    churn_risk double precision,
-    churn_source text not null default 'rules',
-    value_source text not null default 'rules',
-    churn_reason text,
-    value_reason text,
-    next_purchase_reason text,
-    churn_version text not null default 'rules',
-    value_version text not null default 'rules',
-    next_purchase_version text not null default 'rules'
-) on commit drop
-"""
-
-# Rules when there are no ML scores: the revenue rate over the customer's buying life scaled to 90 days (what the
-# customer is worth while they stay), a churn risk that grows with the time since the last order relative to the
-# customer's own rhythm (60 days by default), and the expected 90-day value = rate x (1 - churn risk).
-RULES = """
-select
-    c.customer_id,
-    case when c.count_orders > 0
-        then c.total_revenue * 90.0 / greatest(%(as_of)s::date - c.first_order_date, 90) else 0 end as rate,
-    case when c.count_orders > 0
-        then least(0.99, greatest(0.01, 1 - exp(-1.0 * coalesce(c.days_since_last_order, 0)
-            / (2 * greatest(coalesce(c.avg_days_between_purchases, 60), 7))))) end as churn_risk
-from core.dim_customers as c
-"""
-RULE_VALUES = f"""
-insert into {VALUES} (customer_id, revenue_rate_90d, churn_risk, value_90d)
-select customer_id, rate, churn_risk, rate * (1 - coalesce(churn_risk, 0)) from ({RULES}) as rules
-"""
-# One pass over the customers with the night's scores joined in; the rules fill in whoever was not scored.
-SCORED_VALUES = f"""
-insert into {VALUES} (customer_id, revenue_rate_90d, churn_risk, value_90d, churn_source, value_source, churn_reason,
-    value_reason, next_purchase_reason, churn_version, value_version, next_purchase_version)
-with rules as ({RULES}),
-scores as (
-    select customer_id, model, score, method, nullif(concat_ws(', ', reason_1, reason_2, reason_3), '') as reason,
-        method || ' ' || model_version || case when is_fallback then ' (fallback)' else '' end as version
-    from ml.customer_scores
-    where as_of_date = %(latest)s and score is not null
-)
-select rules.customer_id,
-    case when value.score is null then rules.rate
-        else value.score / greatest(1 - coalesce(churn.score, rules.churn_risk, 0), 0.05) end,
-    coalesce(churn.score, rules.churn_risk),
-    coalesce(value.score, rules.rate * (1 - coalesce(rules.churn_risk, 0))),
-    coalesce(churn.method, 'rules'), coalesce(value.method, 'rules'), churn.reason, value.reason, next.reason,
-    coalesce(churn.version, 'rules'), coalesce(value.version, 'rules'), coalesce(next.version, 'rules')
-from rules
-left join scores as churn on rules.customer_id = churn.customer_id and churn.model = 'churn_risk'
-left join scores as value on rules.customer_id = value.customer_id and value.model = 'value_90d'
-left join scores as next on rules.customer_id = next.customer_id and next.model = 'next_purchase'
-"""
-
-
-@dataclass(frozen=True)
-class Trigger:
-    action_type: str
-    needs: tuple[str, ...]
-    sql: str
-
-    def params(self, policy: Policy, run_date: date, decision_at: datetime) -> dict[str, Any]:
-        p = dict(policy.action_types[self.action_type].trigger)
-        p.update(run_date=run_date, as_of=run_date + timedelta(days=1), decision_at=decision_at)
-        return p
-
-
-def _insert(action_type: str, body: str) -> str:
-    return (
-        f"insert into {CANDIDATES} (customer_id, action_type, trigger_code, trigger_detail, trigger_date, "
-        f"base_value, product_ids, model_reason, model_version)\n"
-        f"select customer_id, '{action_type}', trigger_code, trigger_detail, trigger_date, "
-        f"coalesce(base_value, 0), coalesce(product_ids, '{{}}'), model_reason, model_version from (\n{body}\n) as t"
-    )
-
-
+# The tables each trigger's model reads: a trigger whose inputs do not exist yet (a first night, a sparse test
+# warehouse) is skipped with a note instead of failing its view. Optional inputs (the ML category scores, the web
+# models for browsing) are left out by the models themselves.
 CORE = ("core.dim_customers",)
-TRIGGERS: dict[str, Trigger] = {
-    t.action_type: t
-    for t in (
-        Trigger("service_recovery", (*CORE, "core.fct_reviews", "core.fct_orders", "core.dim_products"),
-                SERVICE_RECOVERY),
-        Trigger("replenishment_reminder", (*CORE, "intermediate.int_category_purchases_sequenced",
-                                           "core.fct_order_lines", "core.dim_products"), REPLENISHMENT_RULES),
-        Trigger("maintenance_reminder", (*CORE, "core.fct_order_lines", "core.dim_products"), MAINTENANCE),
-        Trigger("cart_recovery", (*CORE, "core.fct_web_sessions", "intermediate.int_web_events_sessionized",
-                                  "core.fct_orders", "core.dim_products"), CART_RECOVERY),
-        Trigger("churn_prevention", CORE, CHURN_PREVENTION),
-        Trigger("win_back", CORE, WIN_BACK),
-        Trigger("cross_sell", (*CORE, "core.fct_order_lines", "core.dim_products"), CROSS_SELL),
-        Trigger("vip_recognition", (*CORE, "core.fct_orders"), VIP_RECOGNITION),
-        Trigger("special_date", (*CORE, "restricted.dim_customer_contacts"), SPECIAL_DATE),
-        Trigger("feedback_request", (*CORE, "core.fct_orders", "core.fct_reviews", "core.fct_order_lines"),
-                FEEDBACK_REQUEST),
-    )
+NEEDS: dict[str, tuple[str, ...]] = {
+    "service_recovery": (*CORE, "core.fct_reviews", "core.fct_orders", "core.dim_products"),
+    "replenishment_reminder": (*CORE, "intermediate.int_category_purchases_sequenced", "core.fct_order_lines",
+                               "core.dim_products"),
+    "maintenance_reminder": (*CORE, "core.fct_order_lines", "core.dim_products"),
+    "cart_recovery": (*CORE, "core.fct_web_sessions", "intermediate.int_web_events_sessionized", "core.fct_orders",
+                      "core.dim_products"),
+    "churn_prevention": CORE,
+    "win_back": CORE,
+    "cross_sell": (*CORE, "core.fct_order_lines", "core.dim_products"),
+    "vip_recognition": (*CORE, "core.fct_orders"),
+    "special_date": (*CORE, "restricted.dim_customer_contacts"),
+    "feedback_request": (*CORE, "core.fct_orders", "core.fct_reviews", "core.fct_order_lines"),
 }
+SCORE_COLUMNS = {"customer_id", "as_of_date", "model", "model_version", "method", "is_fallback", "score", "reason_1",
+                 "reason_2", "reason_3"}
+
+
+def trigger_model(action_type: str) -> str:
+    return f"trigger_{action_type}"
+
+
+def trigger_vars(policy: Policy, run_date: date, store_time_zone: str) -> dict[str, Any]:
+    """The dbt vars of the trigger models: the policy's trigger settings per action type and the decision instant."""
+    return {
+        "action_triggers": {name: dict(action.trigger) for name, action in policy.action_types.items()},
+        "decision_at": decision_time(run_date, store_time_zone).isoformat(),
+    }
 
 
 def existing(conn: psycopg.Connection, names: tuple[str, ...] | list[str]) -> set[str]:
@@ -191,91 +118,103 @@ def existing(conn: psycopg.Connection, names: tuple[str, ...] | list[str]) -> se
     return {r[0] for r in rows}
 
 
-def trigger_sql(action_type: str, available: set[str]) -> str:
-    """The trigger's statement for the tables that exist (optional inputs are left out when missing)."""
-    body = TRIGGERS[action_type].sql
-    if action_type == "replenishment_reminder":
-        ml = REPLENISHMENT_ML_UNION if "ml.customer_category_scores" in available else ""
-        body = body.replace("{ml_union}", ml)
-    elif action_type == "cross_sell":
-        web = {"core.fct_web_sessions", "intermediate.int_web_events_sessionized"} <= available
-        body = body.format(
-            browsing=CROSS_SELL_BROWSING if web else "",
-            browsing_select="select customer_id, product_id, source_rank, why from browsing union all " if web else "",
-        )
-    return _insert(action_type, body)
+def buildable(conn: psycopg.Connection, policy: Policy) -> tuple[list[str], dict[str, str]]:
+    """The policy's action types whose inputs exist, and a note for each one skipped."""
+    available = existing(conn, sorted({n for t in policy.action_types for n in NEEDS[t]}))
+    if "core.dim_customers" not in available:
+        return [], {"all": "core.dim_customers does not exist: no candidates (has the warehouse been built?)"}
+    ready, notes = [], {}
+    for action_type in policy.action_types:
+        missing = [n for n in NEEDS[action_type] if n not in available]
+        if missing:
+            notes[action_type] = f"skipped: {', '.join(missing)} missing"
+        else:
+            ready.append(action_type)
+    return ready, notes
 
 
-SCORE_COLUMNS = {"customer_id", "as_of_date", "model", "model_version", "method", "is_fallback", "score", "reason_1",
-                 "reason_2", "reason_3"}
+def build_trigger_models(
+    url: str,
+    settings: Settings,
+    policy: Policy,
+    run_date: date,
+    action_types: list[str] | None = None,
+    store_time_zone: str | None = None,
+) -> None:
+    """``dbt run`` of the customer values and the trigger views of ``action_types`` (default: the policy's).
+
+    Run it outside any transaction of the caller that read these relations: dbt replaces them from its own
+    connection."""
+    from proactive_crm.dbt_runner import DbtError, run_dbt
+
+    chosen = list(policy.action_types) if action_types is None else action_types
+    names = [VALUES_MODEL] + [trigger_model(t) for t in chosen]
+    code, _, results = run_dbt(["run", "--select", " ".join(names)], url, settings, run_date,
+                               trigger_vars(policy, run_date, store_time_zone or settings.store_time_zone))
+    failed = [r for r in results if r.status != "success"]
+    if code != 0 or failed:
+        details = "\n".join(f"- {r.unique_id}: {r.status}: {(r.message or '').strip()[:500]}" for r in failed)
+        raise DbtError(f"dbt run of the action triggers for {run_date} failed (exit {code}):\n"
+                       f"{details or '- see the dbt log above'}\nLogs: {settings.state_dir / 'dbt' / 'logs'}")
 
 
-def score_columns(conn: psycopg.Connection) -> set[str]:
-    rows = conn.execute(
+def score_source(conn: psycopg.Connection, as_of: date) -> str:
+    """Where the customer values' scores came from, for the run summary (the model decides the same way)."""
+    if not existing(conn, ["ml.customer_scores"]):
+        return "rules (ml.customer_scores does not exist yet)"
+    present = {r[0] for r in conn.execute(
         "select column_name from information_schema.columns "
         "where table_schema = 'ml' and table_name = 'customer_scores'"
-    ).fetchall()
-    return {r[0] for r in rows}
-
-
-def build_customer_values(conn: psycopg.Connection, as_of: date, available: set[str]) -> str:
-    """``actions_customer_values``: 90-day value and churn risk per customer, with their source and reasons.
-
-    Returns where the scores came from, for the run summary."""
-    conn.execute(VALUES_DDL)
-    source = _score_source(conn, as_of, available)
-    if isinstance(source, str):
-        conn.execute(RULE_VALUES, {"as_of": as_of})
-        return source
-    conn.execute(SCORED_VALUES, {"as_of": as_of, "latest": source})
-    return f"ml.customer_scores as of {source}"
-
-
-def _score_source(conn: psycopg.Connection, as_of: date, available: set[str]) -> date | str:
-    """The as-of date of the scores to use, or why the rules serve alone."""
-    if "ml.customer_scores" not in available:
-        return "rules (ml.customer_scores does not exist yet)"
-    missing = SCORE_COLUMNS - score_columns(conn)
+    ).fetchall()}
+    missing = SCORE_COLUMNS - present
     if missing:
         return f"rules (ml.customer_scores lacks {', '.join(sorted(missing))})"
     latest = conn.execute(
         "select max(as_of_date) from ml.customer_scores where as_of_date <= %s", (as_of,)
     ).fetchone()[0]
-    return latest if latest is not None else f"rules (ml.customer_scores has no scores up to {as_of})"
+    return f"ml.customer_scores as of {latest}" if latest else f"rules (ml.customer_scores has no scores up to {as_of})"
 
 
 def build_candidates(
-    conn: psycopg.Connection, policy: Policy, run_date: date, decision_at: datetime
+    conn: psycopg.Connection, policy: Policy, run_date: date, ready: list[str], notes: dict[str, str]
 ) -> tuple[dict[str, int], dict[str, str], dict[str, float]]:
-    """Fill ``actions_candidates`` (inside the caller's transaction); returns counts per action type, notes
-    (skipped triggers, where scores came from) and the seconds each trigger took."""
-    as_of = run_date + timedelta(days=1)
-    wanted = {n for t in TRIGGERS.values() for n in t.needs} | {
-        "ml.customer_scores",
-        "ml.customer_category_scores",
-    }
-    available = existing(conn, sorted(wanted))
-    notes: dict[str, str] = {}
-    counts: dict[str, int] = {}
+    """Fill ``actions_candidates`` from the trigger views of ``ready`` (inside the caller's transaction); returns
+    counts per action type, notes (skipped triggers, where scores came from) and the seconds each trigger took."""
+    notes = dict(notes)
+    counts: dict[str, int] = {t: 0 for t in policy.action_types if t not in ready}
     seconds: dict[str, float] = {}
     conn.execute(CANDIDATES_DDL)
-    if "core.dim_customers" not in available:
-        notes["all"] = "core.dim_customers does not exist: no candidates (has the warehouse been built?)"
-        return counts, notes, seconds
-    started = time.perf_counter()
-    notes["scores"] = build_customer_values(conn, as_of, available)
-    seconds["customer values"] = time.perf_counter() - started
+    if "all" in notes:
+        return {}, notes, seconds
+    notes["scores"] = score_source(conn, run_date + timedelta(days=1))
     for action_type in policy.action_types:
-        trigger = TRIGGERS[action_type]
-        missing = [n for n in trigger.needs if n not in available]
-        if missing:
-            notes[action_type] = f"skipped: {', '.join(missing)} missing"
-            counts[action_type] = 0
+        if action_type not in ready:
             continue
         started = time.perf_counter()
         with conn.cursor() as cur:
-            cur.execute(trigger_sql(action_type, available), trigger.params(policy, run_date, decision_at))
+            cur.execute(
+                f"insert into {CANDIDATES} (customer_id, action_type, trigger_code, trigger_detail, trigger_date, "
+                "base_value, product_ids, model_reason, model_version) "
+                "select customer_id, %s, trigger_code, trigger_detail, trigger_date, coalesce(base_value, 0), "
+                "coalesce(product_ids, '{}'), model_reason, model_version "
+                f"from {TRIGGER_SCHEMA}.{trigger_model(action_type)}",
+                (action_type,),
+            )
             counts[action_type] = cur.rowcount
         seconds[action_type] = time.perf_counter() - started
     log.info("candidates per action type: %s", counts)
     return counts, notes, seconds
+
+
+def prepare_triggers(
+    conn: psycopg.Connection, url: str, settings: Settings, policy: Policy, run_date: date, store_time_zone: str
+) -> tuple[list[str], dict[str, str], float]:
+    """Build the trigger models whose inputs exist (before the decision's transaction opens); returns the action
+    types built, the notes of those skipped and the seconds dbt took."""
+    ready, notes = buildable(conn, policy)
+    if conn.info.transaction_status != psycopg.pq.TransactionStatus.IDLE:
+        conn.commit()  # only the catalogue look-up above ran in it; dbt must not wait for its snapshot
+    started = time.perf_counter()
+    if "all" not in notes:
+        build_trigger_models(url, settings, policy, run_date, ready, store_time_zone)
+    return ready, notes, time.perf_counter() - started

@@ -176,7 +176,8 @@ def decide_actions(run_date: date) -> dict[str, object]:
     settings = load_settings()
     policy = load_policy(settings)
     with connect(warehouse_url(settings)) as conn:
-        summary = decide(conn, run_date, policy, settings.store_time_zone, settings.currency, settings.state_dir)
+        summary = decide(conn, run_date, policy, settings.store_time_zone, settings.currency, settings.state_dir,
+                         settings)
     return {"candidates": summary.count_candidates, **summary.outcomes, "suppressed_by": summary.suppressed,
             "selected_by_channel": summary.selected_by_channel, "notes": summary.notes,
             "seconds": round(summary.seconds, 1)}

@@ -68,10 +68,11 @@ def test_ge_reports_failed_expectations_without_raising_and_its_success_ignores_
 
 @pytest.mark.integration
 def test_a_critical_warehouse_failure_fails_the_run_without_retries(qconn, warehouse: str, settings: Settings):
-    """``airflow dags test`` of the real DAG, the tasks before the gate marked successful, on marts with a KPI rate
-    of 1.3: the run fails, the gate ran once although retries are set, and no task after it ran."""
+    """``airflow dags test`` of the real DAG, the tasks before the gate marked successful, on marts whose
+    completed orders' revenue does not reconcile with their lines: the run fails, the gate ran once although
+    retries are set, and no task after it ran."""
     build_marts(qconn)
-    qconn.execute("update kpi.kpi_customers_daily set repeat_rate = 1.3")
+    qconn.execute("delete from core.fct_order_lines where order_line_id = 'O3-2'")  # a lost line
     # retries as in production: the gate's AirflowFailException must be what prevents them
     env = airflow_env(settings, {"CRM_WAREHOUSE_URL": warehouse, "CRM_TASK_RETRIES": "2"})
     ensure_metadata_db(env)
@@ -84,14 +85,14 @@ def test_a_critical_warehouse_failure_fails_the_run_without_retries(qconn, wareh
     (Path(env["AIRFLOW_HOME"]) / "dags_test.log").write_text(output)
 
     assert completed.returncode != 0, output[-3000:]
-    assert "kpi.kpi_customers_daily: kpi_rates" in output and "observed 7 of 7 rows (100.00%), e.g. 1.3" in output
+    assert "core.fct_orders: revenue_reconciles" in output and '"difference": 8.0' in output
     states = _task_states(Path(env["AIRFLOW_HOME"]) / "airflow.db")
     assert states["warehouse_gate"] == ("failed", 1)
     before = {"ensure_roles", "ingest", "build_staging", "build_warehouse", "warehouse_gate"}
     after = {t for t in states if t not in before}
     assert "publish_actions" in after  # nothing downstream ran, publishing included: yesterday's actions stay
     assert {t: states[t][0] for t in after} == {t: "upstream_failed" for t in after}
-    assert ("kpi_rates", "repeat_rate", "critical") in failed(qconn, "warehouse")
+    assert ("revenue_reconciles", "total_amount", "critical") in failed(qconn, "warehouse")
     run_ids = qconn.execute("select distinct run_id from quality.validation_results").fetchall()
     assert run_ids and run_ids[0][0]  # results carry the Airflow run id
 

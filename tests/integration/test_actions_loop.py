@@ -173,3 +173,4 @@ def test_a_full_refresh_of_the_mart_gives_the_incremental_result(loop: dict) -> 
     assert code == 0, [r.message for r in results if r.status not in ("success", "pass")]
     with psycopg.connect(loop["url"]) as conn:
         assert conn.execute(query).fetchall() == incremental and incremental
+

@@ -165,6 +165,36 @@ def test_full_refresh_reproduces_the_incremental_tables(sample):
                             incremental.sort_values(list(incremental.columns)).reset_index(drop=True), table)
 
 
+def test_dbt_fails_the_night_on_the_row_level_rules_the_warehouse_gate_no_longer_repeats(sample):
+    """One owner per check (CONTRIBUTING.md): a KPI rate above 1 fails dbt's tests, which build_warehouse runs
+    before the warehouse gate; a second row for a customer or a customer without a segment cannot even be stored
+    (dim_customers' unique index and not-null contract)."""
+    url = sample["url"]
+    day = END - timedelta(days=1)
+    key = "period_start = %s and dimension = %s and dimension_value = %s"
+    with psycopg.connect(url, autocommit=True) as conn:
+        with pytest.raises(psycopg.errors.UniqueViolation):
+            conn.execute("insert into core.dim_customers select * from core.dim_customers limit 1")
+        with pytest.raises(psycopg.errors.NotNullViolation):
+            conn.execute("update core.dim_customers set rfm_segment = null")
+        rates = conn.execute("select period_start, dimension, dimension_value, retention_rate "
+                             "from kpi.kpi_customer_health_daily where period_start = %s "
+                             "and retention_rate is not null", (day,)).fetchall()
+        assert rates
+        conn.execute("update kpi.kpi_customer_health_daily set retention_rate = 1.3 "
+                     "where period_start = %s and retention_rate is not null", (day,))
+        try:
+            code, _, results = run_dbt(["test", "--select", "dim_customers kpi_customer_health_daily"], url,
+                                       load_settings(), END)
+        finally:
+            with conn.cursor() as cur:
+                cur.executemany(f"update kpi.kpi_customer_health_daily set retention_rate = %s where {key}",
+                                [(rate, *row_key) for *row_key, rate in rates])
+    failed = [r.unique_id.split(".")[2] for r in results if r.status == "fail"]
+    assert code != 0
+    assert len(failed) == 1 and failed[0].startswith("accepted_range_kpi_customer_health_daily_retention_rate")
+
+
 # --- the KPI marts, recomputed from the landing files -------------------------------------------------------------
 
 

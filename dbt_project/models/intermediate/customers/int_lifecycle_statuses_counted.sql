@@ -137,11 +137,17 @@ deltas_by_day as (
 
 ),
 
+combinations as (
+
+    select distinct rfm_segment, lifecycle_status from deltas_by_day
+
+),
+
 grid as (
 
     select status_days.date_day, combinations.rfm_segment, combinations.lifecycle_status
     from status_days
-    cross join (select distinct rfm_segment, lifecycle_status from deltas_by_day) as combinations
+    cross join combinations
 
 ),
 

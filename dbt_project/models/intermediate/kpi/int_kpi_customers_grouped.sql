@@ -17,8 +17,6 @@
     config(
         materialized='incremental',
         unique_key=['grain', 'period_start'],
-        incremental_strategy='delete+insert',
-        on_schema_change='fail',
         indexes=[{'columns': ['grain', 'period_start']}],
     )
 }}

@@ -11,8 +11,6 @@
     config(
         materialized='incremental',
         unique_key=['grain', 'period_start'],
-        incremental_strategy='delete+insert',
-        on_schema_change='fail',
     )
 }}
 
@@ -281,38 +279,24 @@ final as (
             "grain", "'|'", dbt.cast("period_start", dbt.type_string()), "'|'", "dimension", "'|'", "dimension_value",
         ]) }} as kpi_row_id,
         joined.*,
-        case
-            when count_customers_previous_period > 0
-                then cast(count_retained_customers as {{ float }}) / count_customers_previous_period
-        end as retention_rate,
-        case
-            when count_orders > 0 then cast(revenue as {{ float }}) / count_orders
-        end as average_order_value,
-        case
-            when count_customers > 0 then cast(count_satisfied_customers as {{ float }}) / count_customers
-        end as satisfaction_rate,
-        case
-            when count_rated_customers > 0 then cast(count_satisfied_customers as {{ float }}) / count_rated_customers
-        end as rated_satisfaction_rate,
-        case
-            when count_reviews > 0 then cast(count_positive_reviews as {{ float }}) / count_reviews
-        end as positive_review_share,
-        case
-            when count_customers > 0 then cast(count_complaining_customers as {{ float }}) / count_customers
-        end as complaint_rate,
-        case
-            when count_customers > 0 then cast(count_complaints as {{ float }}) / count_customers
-        end as complaints_per_customer,
-        case
-            when count_buyers > 0 then cast(count_repeat_buyers as {{ float }}) / count_buyers
-        end as repurchase_rate,
-        case
-            when count_purchase_intervals > 0
-                then cast(sum_days_between_purchases as {{ float }}) / count_purchase_intervals
-        end as avg_days_between_purchases,
-        case
-            when count_customers > 0 then cast(count_loyal_customers as {{ float }}) / count_customers
-        end as loyal_customer_share,
+        {{ safe_divide('cast(count_retained_customers as ' ~ float ~ ')', 'count_customers_previous_period') }}
+            as retention_rate,
+        {{ safe_divide('cast(revenue as ' ~ float ~ ')', 'count_orders') }} as average_order_value,
+        {{ safe_divide('cast(count_satisfied_customers as ' ~ float ~ ')', 'count_customers') }}
+            as satisfaction_rate,
+        {{ safe_divide('cast(count_satisfied_customers as ' ~ float ~ ')', 'count_rated_customers') }}
+            as rated_satisfaction_rate,
+        {{ safe_divide('cast(count_positive_reviews as ' ~ float ~ ')', 'count_reviews') }}
+            as positive_review_share,
+        {{ safe_divide('cast(count_complaining_customers as ' ~ float ~ ')', 'count_customers') }}
+            as complaint_rate,
+        {{ safe_divide('cast(count_complaints as ' ~ float ~ ')', 'count_customers') }}
+            as complaints_per_customer,
+        {{ safe_divide('cast(count_repeat_buyers as ' ~ float ~ ')', 'count_buyers') }} as repurchase_rate,
+        {{ safe_divide('cast(sum_days_between_purchases as ' ~ float ~ ')', 'count_purchase_intervals') }}
+            as avg_days_between_purchases,
+        {{ safe_divide('cast(count_loyal_customers as ' ~ float ~ ')', 'count_customers') }}
+            as loyal_customer_share,
         case
             when revenue > 0 then cast(pareto_revenue as {{ float }}) / cast(revenue as {{ float }})
         end as pareto_revenue_share

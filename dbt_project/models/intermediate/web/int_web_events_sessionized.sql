@@ -12,8 +12,6 @@
     config(
         materialized='incremental',
         unique_key='event_id',
-        incremental_strategy='delete+insert',
-        on_schema_change='fail',
         indexes=[
             {'columns': ['event_id'], 'unique': true},
             {'columns': ['occurred_date']},

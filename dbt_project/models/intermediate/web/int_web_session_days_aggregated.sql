@@ -8,13 +8,7 @@
     config(
         materialized='incremental',
         unique_key='session_day_id',
-        incremental_strategy='delete+insert',
-        on_schema_change='fail',
-        pre_hook="{% if is_incremental() %}
-            delete from {{ this }}
-            where occurred_date >= {{ web_window_start(ref('int_web_events_sessionized')) }}
-                and occurred_date <= {{ run_date() }}
-            {% endif %}",
+        pre_hook="{{ delete_web_window('occurred_date', ref('int_web_events_sessionized')) }}",
         indexes=[
             {'columns': ['session_day_id'], 'unique': true},
             {'columns': ['occurred_date']},

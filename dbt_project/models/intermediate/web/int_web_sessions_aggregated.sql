@@ -9,13 +9,7 @@
     config(
         materialized='incremental',
         unique_key='session_id',
-        incremental_strategy='delete+insert',
-        on_schema_change='fail',
-        pre_hook="{% if is_incremental() %}
-            delete from {{ this }}
-            where session_started_date >= {{ web_window_start(ref('int_web_events_sessionized')) }}
-                and session_started_date <= {{ run_date() }}
-            {% endif %}",
+        pre_hook="{{ delete_web_window('session_started_date', ref('int_web_events_sessionized')) }}",
         indexes=[
             {'columns': ['session_id'], 'unique': true},
             {'columns': ['session_started_date']},

@@ -157,16 +157,16 @@ compared as (
     select
         *,
         1.96 * sqrt(
-            retention_treated * (1 - retention_treated) / nullif(count_customers_treated, 0)
-            + retention_untreated * (1 - retention_untreated) / nullif(count_customers_untreated, 0)
+            {{ safe_divide('retention_treated * (1 - retention_treated)', 'count_customers_treated') }}
+            + {{ safe_divide('retention_untreated * (1 - retention_untreated)', 'count_customers_untreated') }}
         ) as retention_margin,
         1.96 * sqrt(
-            coalesce(orders_variance_treated, 0) / nullif(count_customers_treated, 0)
-            + coalesce(orders_variance_untreated, 0) / nullif(count_customers_untreated, 0)
+            {{ safe_divide('coalesce(orders_variance_treated, 0)', 'count_customers_treated') }}
+            + {{ safe_divide('coalesce(orders_variance_untreated, 0)', 'count_customers_untreated') }}
         ) as orders_margin,
         1.96 * sqrt(
-            coalesce(revenue_variance_treated, 0) / nullif(count_customers_treated, 0)
-            + coalesce(revenue_variance_untreated, 0) / nullif(count_customers_untreated, 0)
+            {{ safe_divide('coalesce(revenue_variance_treated, 0)', 'count_customers_treated') }}
+            + {{ safe_divide('coalesce(revenue_variance_untreated, 0)', 'count_customers_untreated') }}
         ) as revenue_margin
     from (
         select * from per_action_type
@@ -198,10 +198,10 @@ final as (
         cast(funnel.count_unsubscribed as {{ dbt.type_bigint() }}) as count_unsubscribed,
         cast(funnel.count_complained as {{ dbt.type_bigint() }}) as count_complained,
         cast(funnel.count_untreated_responses as {{ dbt.type_bigint() }}) as count_untreated_responses,
-        cast(funnel.count_delivered as {{ dbt.type_float() }}) / nullif(funnel.count_sent, 0) as delivery_rate,
-        cast(funnel.count_opened as {{ dbt.type_float() }}) / nullif(funnel.count_delivered, 0) as open_rate,
-        cast(funnel.count_clicked as {{ dbt.type_float() }}) / nullif(funnel.count_delivered, 0) as click_rate,
-        cast(funnel.count_converted as {{ dbt.type_float() }}) / nullif(funnel.count_delivered, 0)
+        {{ safe_divide('cast(funnel.count_delivered as ' ~ dbt.type_float() ~ ')', 'funnel.count_sent') }} as delivery_rate,
+        {{ safe_divide('cast(funnel.count_opened as ' ~ dbt.type_float() ~ ')', 'funnel.count_delivered') }} as open_rate,
+        {{ safe_divide('cast(funnel.count_clicked as ' ~ dbt.type_float() ~ ')', 'funnel.count_delivered') }} as click_rate,
+        {{ safe_divide('cast(funnel.count_converted as ' ~ dbt.type_float() ~ ')', 'funnel.count_delivered') }}
             as conversion_rate,
         cast(funnel.attributed_revenue as numeric(14, 2)) as attributed_revenue,
         coalesce(compared.comparison_group, case when funnel.action_type = 'all' then 'control_group'

@@ -13,8 +13,6 @@
     config(
         materialized='incremental',
         unique_key='action_id',
-        incremental_strategy='delete+insert',
-        on_schema_change='fail',
     )
 }}
 

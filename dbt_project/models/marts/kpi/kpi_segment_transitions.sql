@@ -24,14 +24,14 @@ pairs as (
     select
         bounds.from_as_of_date,
         bounds.as_of_date_today,
-        coalesce(before.rfm_segment, 'not_yet_a_customer') as from_segment,
-        after.rfm_segment as to_segment
-    from states as after
+        coalesce(states_before.rfm_segment, 'not_yet_a_customer') as from_segment,
+        states_now.rfm_segment as to_segment
+    from states as states_now
     cross join bounds
-    left join states as before
-        on before.customer_id = after.customer_id
-        and before.as_of_date = bounds.from_as_of_date
-    where after.as_of_date = bounds.as_of_date_today
+    left join states as states_before
+        on states_before.customer_id = states_now.customer_id
+        and states_before.as_of_date = bounds.from_as_of_date
+    where states_now.as_of_date = bounds.as_of_date_today
 
 ),
 

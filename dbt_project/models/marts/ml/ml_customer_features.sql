@@ -12,15 +12,7 @@
 {{
     config(
         unique_key=['customer_id', 'as_of_date'],
-        incremental_strategy='delete+insert',
-        pre_hook="{% if is_incremental() %}
-            delete from {{ this }}
-            where (
-                as_of_date <> cast({{ dbt.date_trunc('month', 'as_of_date') }} as date)
-                and as_of_date <> {{ dbt.dateadd('day', 1, run_date()) }}
-            )
-                or as_of_date > {{ dbt.dateadd('day', 1, run_date()) }}
-            {% endif %}",
+        pre_hook="{{ delete_stale_as_of_dates() }}",
         indexes=[
             {'columns': ['customer_id', 'as_of_date'], 'unique': true},
             {'columns': ['as_of_date']},
