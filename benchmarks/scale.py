@@ -182,7 +182,7 @@ def rows_of(step: str, result: object) -> int | None:
     if step == "decide_actions" and isinstance(result, dict):
         return int(result.get("candidates", 0))
     if step == "publish_actions" and isinstance(result, dict):
-        return sum(v for k, v in result.items() if isinstance(v, int) and k.startswith(("rows", "count"))) or None
+        return sum(int(n) for n in (result.get("published") or {}).values())
     if step == "apply_retention" and isinstance(result, dict):
         return sum(v for v in result.values() if isinstance(v, int))
     return None
@@ -266,17 +266,11 @@ def generate(landing: Path, customers: int, days: int, seed: int) -> str:
 
 
 def landing_rows(landing: Path) -> dict[str, int]:
-    """Data rows per source in the landing folder (lines minus headers; the generator writes no embedded newlines
-    in the sources counted here)."""
-    counts: dict[str, int] = {}
-    for source in ("customers", "orders", "order_lines", "web_events"):
-        total = 0
-        for path in (landing / source).glob("dt=*/*"):
-            with path.open("rb") as handle:
-                total += sum(chunk.count(b"\n") for chunk in iter(lambda h=handle: h.read(1 << 20), b""))
-            total -= 1 if path.suffix == ".csv" else 0
-        counts[source] = total
-    return counts
+    """Data rows per source in the landing folder, counted as the demo counts them (gzip and JSONL included)."""
+    from proactive_crm.report import count_landing_rows
+
+    counts = count_landing_rows(landing, END)
+    return {source: counts.get(source, 0) for source in ("customers", "orders", "order_lines", "web_events")}
 
 
 def machine() -> str:
