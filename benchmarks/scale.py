@@ -376,7 +376,7 @@ def main() -> int:
     load_after = os.getloadavg()
 
     out = [
-        f'`make bench-scale ARGS="--preset {args.preset}"`: {customers:,} customers, {days} days '
+        f"`benchmarks/scale.py {' '.join(sys.argv[1:])}`: {customers:,} customers, {days} days "
         f"(seed {args.seed}); landing rows: " + ", ".join(f"{k} {v:,}" for k, v in landed.items()) + ".",
         "",
         f"Machine: {machine()}; load average {load_before[0]:.1f} at the start, {load_after[0]:.1f} at the end.",
