@@ -36,9 +36,11 @@ demo-olist: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check .
 
-# Two pytest-xdist workers (TEST_WORKERS=0 runs in one process): each takes whole test files (module fixtures build
-# one warehouse per file) and works in a database of its own on the same server.
-TEST_WORKERS ?= 2
+# TEST_WORKERS=2: two pytest-xdist workers, each taking whole test files (module fixtures build one warehouse per
+# file) in a database of its own on the same server. Default 0 (one process) until the tests/ml session fixtures
+# survive another module's empty_warehouse on the same worker (10 of 366 tests fail with 2 workers: see
+# /work/notes/progress-14.md and benchmarks/README.md).
+TEST_WORKERS ?= 0
 test: lint
 	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadfile --durations=15 $(PYTEST_ARGS)
 
