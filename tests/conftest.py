@@ -1,11 +1,14 @@
 """Shared fixtures: a real PostgreSQL database per test session, and landing folders to load from.
 
 The server is the one ``CRM_WAREHOUSE_URL`` names, or the project's embedded server when it is unset; each session
-works in a database of its own (created here, dropped at the end), so tests never touch the demo's data.
+works in a database of its own (created here, dropped at the end), so tests never touch the demo's data. Under
+pytest-xdist (``make test`` runs two workers) each worker is a session: a database per worker, and the embedded
+server started once, by whichever worker takes the file lock first.
 """
 
 from __future__ import annotations
 
+import fcntl
 import os
 import uuid
 from collections.abc import Iterator
@@ -18,10 +21,32 @@ from proactive_crm.config import PROJECT_ROOT, Settings, load_settings
 from proactive_crm.warehouse import warehouse_url, with_database
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark every test that needs the database: ``make test-fast`` runs the others (``-m "not warehouse"``)."""
+    for item in items:
+        if "warehouse" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.warehouse)
+
+
+def _server_url() -> str:
+    """The warehouse server's URL; the embedded server is started under a lock so that two workers starting at
+    once do not both create the pipeline's database."""
+    settings = load_settings({**os.environ, "CRM_STATE_DIR": str(PROJECT_ROOT / ".crm")})
+    if os.environ.get("CRM_WAREHOUSE_URL"):
+        return warehouse_url(settings)
+    settings.state_dir.mkdir(parents=True, exist_ok=True)
+    with (settings.state_dir / "test-server.lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            return warehouse_url(settings)
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+
+
 @pytest.fixture(scope="session")
 def warehouse(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """URL of a fresh, empty test database; also exported as CRM_WAREHOUSE_URL for dbt and Airflow subprocesses."""
-    server_url = warehouse_url(load_settings({**os.environ, "CRM_STATE_DIR": str(PROJECT_ROOT / ".crm")}))
+    server_url = _server_url()
     dbname = f"crm_test_{uuid.uuid4().hex[:10]}"
     with psycopg.connect(server_url, autocommit=True) as admin:
         admin.execute(f'create database "{dbname}"')

@@ -23,8 +23,8 @@ from psycopg import sql
 PIPELINE, BI, OUTBOUND = "crm_pipeline", "crm_bi", "crm_outbound"
 ROLES = (PIPELINE, BI, OUTBOUND)
 
-SCHEMAS = ("raw", "restricted", "staging", "intermediate", "snapshots", "core", "kpi", "ml", "actions", "quality",
-           "ops")
+SCHEMAS = ("raw", "restricted", "staging", "intermediate", "snapshots", "core", "kpi", "ml", "actions",
+           "action_triggers", "quality", "ops")
 BI_SCHEMAS = ("core", "kpi")  # every table, now and later
 BI_TABLES = ("actions.action_effectiveness", "actions.action_outcomes")
 OUTBOUND_TABLES = ("actions.outbound_email", "actions.outbound_sms", "actions.call_center_tasks",

@@ -77,6 +77,24 @@ def test_the_night_writes_the_report_and_the_dbt_docs(night: dict) -> None:
         assert f"exposure.proactive_crm.{exposure}" in manifest
 
 
+def test_the_docs_are_kept_while_nothing_they_show_changed(night: dict, tmp_path: Path) -> None:
+    from proactive_crm.nightly_report.docs import generate_docs
+
+    settings, url = night["settings"], night["url"]
+    docs = settings.state_dir / "dbt_docs" / "index.html"
+    written = docs.stat().st_mtime_ns
+    assert generate_docs(END, settings, url) == docs
+    assert docs.stat().st_mtime_ns == written, "unchanged project and warehouse: the docs must not be rebuilt"
+
+    # Another pipeline configuration (it sets dbt vars) is another fingerprint: the docs are generated again.
+    config = tmp_path / "pipeline.yml"
+    config.write_text(settings.config_path.read_text(encoding="utf-8") + "\n# changed\n", encoding="utf-8")
+    changed = load_settings({**os.environ, "CRM_CONFIG": str(config), "CRM_LANDING_DIR": str(settings.landing_dir),
+                             "CRM_STATE_DIR": str(settings.state_dir)})
+    assert generate_docs(END, changed, url) == docs
+    assert docs.stat().st_mtime_ns > written
+
+
 def _number(text: str) -> float:
     """The number in a KPI tile: '12,345.67 EUR' -> 12345.67, '41.2%' -> 0.412, '1,234' -> 1234."""
     match = re.search(r"-?[\d,]+(\.\d+)?%?", text)
