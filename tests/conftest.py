@@ -79,12 +79,15 @@ def empty_warehouse(warehouse: str) -> str:
     """The test database with every schema an earlier module built dropped, for tests that run whole nights.
 
     Generated samples reuse identifiers (O000000005 exists in every sample), so a night loaded on top of another
-    module's raw tables would mix two retailers' orders and rightly fail the warehouse gate.
+    module's raw tables would mix two retailers' orders and rightly fail the warehouse gate. The ML tests' mini
+    warehouse (``mlt_*`` schemas, built once per session by tests/ml/conftest.py) is no night's and stays: under
+    pytest-xdist a worker may run a night module between two ML modules.
     """
     with psycopg.connect(warehouse, autocommit=True) as connection:
         schemas = connection.execute(
             "select schema_name from information_schema.schemata "
-            "where schema_name not like 'pg\\_%' and schema_name not in ('information_schema', 'public')"
+            "where schema_name not like 'pg\\_%' and schema_name not like 'mlt\\_%' "
+            "and schema_name not in ('information_schema', 'public')"
         ).fetchall()
         for (schema,) in schemas:
             connection.execute(f'drop schema "{schema}" cascade')
