@@ -42,11 +42,9 @@ lint: $(STAMP)
 	$(BIN)/mypy
 	$(BIN)/sqlfluff lint dbt_project/models --processes 2 --disable-progress-bar
 
-# TEST_WORKERS=2: two pytest-xdist workers, each taking whole test files (module fixtures build one warehouse per
-# file) in a database of its own on the same server. Default 0 (one process) until the tests/ml session fixtures
-# survive another module's empty_warehouse on the same worker (10 of 366 tests fail with 2 workers: see
-# /work/notes/progress-14.md and benchmarks/README.md).
-TEST_WORKERS ?= 0
+# Two pytest-xdist workers, each taking whole test files (module fixtures build one warehouse per file), each in a
+# database of its own on the same server. TEST_WORKERS=0 runs everything in one process.
+TEST_WORKERS ?= 2
 test: lint
 	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadfile --durations=15 $(PYTEST_ARGS)
 
