@@ -8,6 +8,8 @@
 - ``groups``: the global control group and the per-type holdouts (deterministic hashes, the same in SQL);
 - ``rules`` / ``windows``: the contact policy's rules and send windows, as pure functions on the candidate frame;
 - ``decide`` / ``explain``: the night's decisions with readable reasons into ``actions.decisions`` (audit trail);
+  ``decide.evaluate`` chains ``channel_value`` (expected value per channel), ``suppression`` (the policy's rules in
+  order, then capacity) and ``decision_rows`` (channel, rank, address, send window, reason text);
 - ``publish`` / ``contract`` / ``store``: the published tables and outbox files, atomically, under a versioned
   contract (``CONTRACT.md``), and the schema they live in;
 - ``top_actions``: the top actions per channel and the suppression counts, for people.
