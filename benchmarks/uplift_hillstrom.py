@@ -8,7 +8,7 @@ visit and spend, a training split stratified on arm x outcome and a held-out spl
 decision step's PARAMS, all fitted on the training split and scored on the held-out split:
 
 - ``two_model``: the decision step's own learner, through ``uplift.fit_learner`` / ``uplift.predict_uplift``
-  (the functions ``uplift.fit_two_model`` calls each night);
+  (the functions ``proactive_crm.actions.uplift.fit_two_model`` calls each night);
 - ``class_transform``: one model of the transformed outcome (Athey & Imbens): z = y * (t / e - (1 - t) / (1 - e)),
   e the treated share, whose expectation given x is the uplift; for a 0/1 outcome with e = 1/2 this is the class
   transformation of Jaskowski & Jaroszewicz (2012) up to a linear map, so it ranks identically;
@@ -39,7 +39,7 @@ import numpy as np
 import pandas as pd
 
 from examples.hillstrom import data
-from proactive_crm.actions import uplift
+from ml import uplift
 
 TARGETS = ("visit", "spend")
 TOP = (0.1, 0.2, 0.3)

@@ -32,10 +32,11 @@ import numpy as np
 import pandas as pd
 import psycopg
 
-from proactive_crm.actions import explain, groups, priority, rules, triggers, uplift
+from proactive_crm.actions import decision_rows, priority, rules, triggers, uplift
+from proactive_crm.actions.channel_value import score
 from proactive_crm.actions.policy import Policy
 from proactive_crm.actions.store import ensure_actions_schema, table_exists
-from proactive_crm.actions.windows import send_windows
+from proactive_crm.actions.suppression import apply_contact_policy
 from proactive_crm.config import Settings, load_settings
 from proactive_crm.warehouse import warehouse_url
 from proactive_crm.warehouse_frames import copy_frame, read_object_frame
@@ -143,38 +144,6 @@ def action_ids(run_date: date, customer_ids: pd.Series, action_types: pd.Series)
     )
 
 
-@dataclass
-class Scored:
-    ev: np.ndarray  # (rows, channels), -inf where the channel is not usable
-    p: np.ndarray  # response probability or uplift used, per channel
-    method: np.ndarray  # ranking method per channel (object)
-    evidence: np.ndarray  # per channel: "successes/trials" or the Qini text
-
-
-def score(frame: pd.DataFrame, value: np.ndarray, policy: Policy, rates: pd.DataFrame,
-          models: dict[str, uplift.UpliftModel], blockers: dict[str, np.ndarray]) -> Scored:
-    names = list(policy.channels)
-    n = len(frame)
-    ev = np.full((n, len(names)), -np.inf)
-    p = np.full((n, len(names)), np.nan)
-    method = np.full((n, len(names)), "", dtype=object)
-    evidence = np.full((n, len(names)), "", dtype=object)
-    types = frame["action_type"].to_numpy()
-    learner_input = frame.assign(value_at_stake=value)  # the uplift features as the decisions table stores them
-    for j, channel in enumerate(names):
-        prob, how, seen = priority.lookup(rates, frame, channel)
-        p[:, j], method[:, j], evidence[:, j] = prob, how, seen
-        for action_type, model in models.items():
-            rows = np.flatnonzero(types == action_type)
-            if model.active and len(rows):
-                p[rows, j] = uplift.predict(model, learner_input.iloc[rows], channel)
-                method[rows, j] = "uplift_two_model"
-                evidence[rows, j] = f"Qini {model.qini:.2f}" if model.qini is not None else ""
-        usable = pd.isna(blockers[channel]) & np.isfinite(p[:, j])
-        ev[usable, j] = priority.expected_value(p[usable, j], value[usable], policy.channels[channel].cost)
-    return Scored(ev, p, method, evidence)
-
-
 def evaluate(
     frame: pd.DataFrame,
     policy: Policy,
@@ -185,10 +154,13 @@ def evaluate(
     products: dict[str, dict] | None = None,
     currency: str = "EUR",
 ) -> pd.DataFrame:
-    """Apply priority and the contact policy to the candidate frame; one decision row per candidate."""
+    """Apply priority and the contact policy to the candidate frame; one decision row per candidate.
+
+    The steps: value at stake and channel blockers (``rules``), expected value per channel (``channel_value``),
+    the policy's rules in order and capacity (``suppression``), then the row's channel, rank, contact fields and
+    reason text (``decision_rows``)."""
     frame = frame.reset_index(drop=True)
     frame["segment"] = frame["segment"].fillna("prospect")
-    n = len(frame)
     names = np.array(list(policy.channels), dtype=object)
     out = pd.DataFrame({"customer_id": frame["customer_id"], "action_type": frame["action_type"]})
     value = rules.value_at_stake(frame, policy)
@@ -196,100 +168,27 @@ def evaluate(
     blockers = rules.channel_blockers(frame, policy, high_value)
     scored = score(frame, value, policy, rates, models, blockers)
     out["action_id"] = action_ids(run_date, frame["customer_id"], frame["action_type"])
+    verdict = apply_contact_policy(frame, policy, run_date, scored.ev, blockers, out["action_id"].to_numpy())
+    choice = decision_rows.choose_channel(scored, verdict, names)
+    outcome = verdict.outcomes()
 
-    reason = np.full(n, None, dtype=object)
-    detail = np.full(n, None, dtype=object)
-    no_channel, no_channel_detail = rules.no_channel_reason(blockers, frame)
-    reason[:] = no_channel
-    detail[:] = no_channel_detail
-
-    def stop(mask: np.ndarray, why: str | np.ndarray) -> None:
-        hit = mask & pd.isna(reason)
-        reason[hit] = why if isinstance(why, str) else why[hit]
-
-    stop(rules.cool_down(frame, policy, run_date), "cool_down")
-    stop(rules.frequency_cap(frame, policy), "frequency_cap")
-    best_ev = scored.ev.max(axis=1) if len(names) else np.full(n, -np.inf)
-    stop(best_ev <= policy.min_expected_value, "not_worth_contacting")
-    live = pd.isna(reason)
-    losers, loser_reason = rules.one_per_day(frame, live, best_ev, policy)
-    stop(losers, loser_reason)
-
-    control = groups.in_control_group(frame["customer_id"], policy.control_salt, policy.control_share)
-    holdout = groups.in_holdout(frame["action_type"], frame["customer_id"], policy.holdout_salt, policy.holdout_share)
-    live = pd.isna(reason)
-    assigned = rules.allocate_capacity(
-        scored.ev, live, ~control & ~holdout, out["action_id"].to_numpy(),
-        [policy.channels[c].daily_capacity for c in names], policy.min_expected_value,
-    )
-    stop(live & (assigned < 0), "capacity")
-    live = pd.isna(reason)
-
-    # the channel of the decision: assigned for live rows, else the best usable one (would-be, for the audit)
-    best = np.where(np.isfinite(best_ev), scored.ev.argmax(axis=1) if len(names) else -1, -1)
-    column = np.where(assigned >= 0, assigned, best)
-    channel = np.where(column >= 0, names[np.maximum(column, 0)], None).astype(object)
-    pick = np.maximum(column, 0)
-    rows = np.arange(n)
-    ev_chosen = np.where(column >= 0, scored.ev[rows, pick], np.nan)
-    p_chosen = np.where(column >= 0, scored.p[rows, pick], np.nan)
-    method = np.where(column >= 0, scored.method[rows, pick], None).astype(object)
-    evidence = scored.evidence[rows, pick]
-
-    outcome = np.where(~live, "suppressed", np.where(control, "control_group", np.where(holdout, "holdout",
-                                                                                         "selected")))
     out["outcome"] = outcome
-    out["suppression_reason"] = reason
-    out["suppression_detail"] = detail
-    out["channel"] = channel
-    out["expected_value"] = np.round(ev_chosen, 4)
-    is_uplift = method == "uplift_two_model"
-    out["p_response"] = np.where(is_uplift, np.nan, p_chosen)
-    out["uplift"] = np.where(is_uplift, p_chosen, np.nan)
-    out["ranking_method"] = method
-
-    selected = outcome == "selected"
-    ranks = pd.Series(np.nan, index=out.index)
-    order = pd.DataFrame({"channel": channel, "ev": ev_chosen, "id": out["action_id"]})[selected]
-    order = order.sort_values(["channel", "ev", "id"], ascending=[True, False, True])
-    ranks[order.index] = order.groupby("channel").cumcount().to_numpy() + 1
-    out["priority_rank"] = ranks.astype("Int64")
-
-    contact = ~(outcome == "suppressed")
-    window_channels = np.where(contact, channel, None).astype(object)
-    send_after, expires_at, zones = send_windows(frame, window_channels, policy, run_date, store_time_zone)
-    out["send_after"], out["expires_at"] = send_after, expires_at
-    out["time_zone"] = np.where(contact, zones, None)
-    address_column = {c: policy.channels[c].address for c in names}
-    address = np.full(n, None, dtype=object)
-    for c in names:
-        rows_c = contact & (channel == c)
-        address[rows_c] = frame[address_column[c]].to_numpy(dtype=object)[rows_c]
-    out["contact_address"] = address
-    out["template_id"] = np.where(contact, frame["action_type"] + "." + pd.Series(channel, dtype=object).fillna(""),
-                                  None)
-
-    products = products or {}
-    ranking_version = {t: (m.version if m.active else f"beta_binomial@{run_date}") for t, m in models.items()}
-    texts, payloads, versions = [], [], []
-    for i, row in enumerate(frame.itertuples(index=False)):
-        series = row._asdict()
-        parts = [row.trigger_detail]
-        model_text = explain.model_text(series)
-        if model_text:
-            parts.append(model_text)
-        if column[i] >= 0:
-            c = names[column[i]]
-            parts.append(explain.ranking_text(method[i], p_chosen[i], evidence[i], c, row.segment, value[i],
-                                       policy.channels[c].cost, ev_chosen[i]))
-        if reason[i] is not None:
-            parts.append("not contacted: " + str(reason[i]).replace("_", " "))
-        elif outcome[i] in ("control_group", "holdout"):
-            parts.append(f"not contacted: {outcome[i].replace('_', ' ')} (would-be action logged for uplift)")
-        texts.append(" | ".join(parts))
-        payloads.append(explain.payload(series, products, policy, currency) if contact[i] else None)
-        versions.append(explain.model_versions(series, ranking_version.get(row.action_type, "rules"), policy))
-    out["reason"], out["personalisation"], out["model_versions"] = texts, payloads, versions
+    out["suppression_reason"] = verdict.reason
+    out["suppression_detail"] = verdict.detail
+    out["channel"] = choice.channel
+    out["expected_value"] = np.round(choice.ev, 4)
+    is_uplift = choice.method == "uplift_two_model"
+    out["p_response"] = np.where(is_uplift, np.nan, choice.p)
+    out["uplift"] = np.where(is_uplift, choice.p, np.nan)
+    out["ranking_method"] = choice.method
+    out["priority_rank"] = decision_rows.priority_ranks(choice, outcome == "selected", out["action_id"])
+    contact = outcome != "suppressed"
+    for name, values in decision_rows.contact_fields(frame, choice.channel, contact, policy, run_date,
+                                                     store_time_zone).items():
+        out[name] = values
+    out["reason"], out["personalisation"], out["model_versions"] = decision_rows.explanations(
+        frame, choice, verdict, outcome, value, policy, models, run_date, products or {}, currency
+    )
 
     out["run_date"] = run_date
     out["as_of_date"] = run_date + timedelta(days=1)

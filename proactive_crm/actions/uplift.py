@@ -11,13 +11,14 @@ that it orders customers better than random targeting, and the Beta-Binomial res
 (status qini_not_above_zero; below the minimum of outcomes, status below_minimum); ``ranking_method`` and
 ``detail`` of ``actions.uplift_models`` say which ranking served and why. The Hillstrom benchmark
 (benchmarks/uplift_hillstrom.py) trains this same learner through ``fit_learner`` on a real randomised test.
-Boosters are saved in XGBoost's own format under ``<state_dir>/actions/uplift/<action_type>/<run_date>/``.
+The learner itself (features, the two models, Qini, the guard, saving the boosters) is ``ml/uplift.py``; this module
+chooses the training rows and folds, decides when to train and records the outcome. Boosters are saved in
+XGBoost's own format under ``<state_dir>/actions/uplift/<action_type>/<run_date>/``.
 """
 
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -25,69 +26,23 @@ import numpy as np
 import pandas as pd
 import psycopg
 
+# the learner's names this step uses, and re-exports for its callers (the tests and the decision step's modules)
+from ml.uplift import (  # noqa: F401
+    NUMERIC_FEATURES,
+    Fitted,
+    UpliftModel,
+    _save,
+    features,
+    fit_out_of_fold,
+    guard,
+    predict,
+    predict_uplift,
+    qini_coefficient,
+)
 from proactive_crm.actions.groups import buckets
 from proactive_crm.actions.policy import Policy
 
 log = logging.getLogger(__name__)
-
-NUMERIC_FEATURES = (
-    "value_at_stake",
-    "churn_risk",
-    "value_90d",
-    "days_since_last_order",
-    "count_orders",
-    "total_revenue",
-)
-CHANNELS = ("email", "sms", "call_center")
-SEGMENTS = (
-    "champions", "loyal_customers", "potential_loyalists", "new_customers", "promising", "need_attention",
-    "about_to_sleep", "cannot_lose_them", "at_risk", "hibernating", "prospect",
-)
-PARAMS = {
-    "n_estimators": 150,
-    "max_depth": 3,
-    "learning_rate": 0.05,
-    "subsample": 0.8,
-    "min_child_weight": 5,
-    "n_jobs": 2,
-    "random_state": 7,
-    "eval_metric": "logloss",
-}
-
-
-@dataclass
-class UpliftModel:
-    action_type: str
-    status: str  # trained | qini_not_above_zero | below_minimum | failed
-    count_treated: int
-    count_untreated: int
-    qini: float | None = None
-    version: str | None = None
-    detail: str = ""
-    treated: object | None = None
-    untreated: object | None = None
-    qini_ci_low: float | None = None  # bootstrap 95% interval of the out-of-fold Qini
-    qini_ci_high: float | None = None
-
-    @property
-    def active(self) -> bool:
-        return self.status == "trained"
-
-    @property
-    def ranking_method(self) -> str:
-        """The ranking that served the action type: the uplift learner or the Beta-Binomial response rates."""
-        return "uplift_two_model" if self.active else "beta_binomial"
-
-    def served(self) -> str:
-        """One line for the run summary: which ranking served the action type and why."""
-        if self.qini is not None and np.isfinite(self.qini):
-            interval = f"Qini {self.qini:.2f}, 95% CI {self.qini_ci_low:.2f} to {self.qini_ci_high:.2f}"
-            why = "lower bound above 0" if self.active else "lower bound not above 0"
-            return f"{self.ranking_method} ({interval}: {why})"
-        if self.status == "below_minimum":
-            counts = f"{self.count_treated} treated / {self.count_untreated} untreated"
-            return f"{self.ranking_method} (below minimum: {counts})"
-        return f"{self.ranking_method} ({self.status})"
 
 
 def outcome_counts(conn: psycopg.Connection, policy: Policy, run_date: date) -> dict[str, tuple[int, int]]:
@@ -131,131 +86,12 @@ def training_frame(conn: psycopg.Connection, policy: Policy, run_date: date, act
     return pd.DataFrame(rows, columns=columns)
 
 
-def features(frame: pd.DataFrame, channel: pd.Series | None = None) -> np.ndarray:
-    """Numeric matrix: the decision's numbers, the channel and the segment one-hot (fixed column order)."""
-    numeric = frame[list(NUMERIC_FEATURES)].apply(pd.to_numeric, errors="coerce").astype(float).to_numpy()
-    chan = (channel if channel is not None else frame["channel"]).to_numpy()
-    one_hot_channel = np.stack([(chan == c).astype(float) for c in CHANNELS], axis=1)
-    seg = frame["segment"].to_numpy()
-    one_hot_segment = np.stack([(seg == s).astype(float) for s in SEGMENTS], axis=1)
-    return np.hstack([numeric, one_hot_channel, one_hot_segment])
-
-
-def _fit(x: np.ndarray, y: np.ndarray):
-    """P(y = 1 | x) for a 0/1 outcome; E[y | x] (squared error, same tree settings) for an amount such as spend."""
-    from xgboost import XGBClassifier, XGBRegressor
-
-    if len(y) == 0 or y.min() == y.max():  # one class only: a constant model
-        return float(y.mean()) if len(y) else 0.0
-    if np.isin(y, (0.0, 1.0)).all():
-        model = XGBClassifier(**PARAMS)
-    else:
-        model = XGBRegressor(**{**PARAMS, "eval_metric": "rmse"})
-    model.fit(x, y)
-    return model
-
-
-def _predict(model, x: np.ndarray) -> np.ndarray:
-    if isinstance(model, float):
-        return np.full(len(x), model)
-    if hasattr(model, "predict_proba"):
-        return model.predict_proba(x)[:, 1]
-    return model.predict(x)
-
-
-def fit_learner(x: np.ndarray, y: np.ndarray, treated: np.ndarray) -> tuple[object, object]:
-    """The two-model learner: one model on the treated rows, one on the untreated rows."""
-    return _fit(x[treated], y[treated]), _fit(x[~treated], y[~treated])
-
-
-def predict_uplift(models: tuple[object, object], x: np.ndarray) -> np.ndarray:
-    return _predict(models[0], x) - _predict(models[1], x)
-
-
-def qini_curve(y: np.ndarray, treated: np.ndarray, uplift: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Incremental responders among the top-k by predicted uplift: Y_t(k) - Y_c(k) * N_t(k) / N_c(k)."""
-    order = np.argsort(-uplift, kind="stable")
-    y, treated = y[order].astype(float), treated[order].astype(bool)
-    n_t, n_c = np.cumsum(treated), np.cumsum(~treated)
-    y_t, y_c = np.cumsum(y * treated), np.cumsum(y * ~treated)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        curve = np.where(n_c > 0, y_t - y_c * n_t / np.maximum(n_c, 1), y_t)
-    x = np.arange(1, len(y) + 1)
-    return np.concatenate([[0], x]), np.concatenate([[0.0], curve])
-
-
-def qini_coefficient(y: np.ndarray, treated: np.ndarray, uplift: np.ndarray) -> float:
-    """Area between the model's Qini curve and random targeting, over the same area for a perfect model
-    (the normalisation scikit-uplift's qini_auc_score uses); 1 is perfect, 0 is random, negative is worse."""
-    x, model_curve = qini_curve(y, treated, uplift)
-    random_curve = x * model_curve[-1] / x[-1]
-    perfect_score = y * treated - y * (1 - treated)  # treated responders first, untreated responders last
-    _, perfect_curve = qini_curve(y, treated, perfect_score.astype(float))
-    trapezoid = getattr(np, "trapezoid", None) or np.trapz
-    model_area = trapezoid(model_curve - random_curve, x)
-    perfect_area = trapezoid(perfect_curve - random_curve, x)
-    return float(model_area / perfect_area) if perfect_area > 0 else float("nan")
-
-
-def bootstrap_interval(
-    metric, y: np.ndarray, treated: np.ndarray, uplift: np.ndarray, n_boot: int = 200, seed: int = 7,
-    level: float = 0.95,
-) -> tuple[float, float]:
-    """Percentile bootstrap interval of ``metric(y, treated, uplift)`` over rows resampled with replacement
-    (the predictions stay fixed: the interval is the sampling noise of the evaluation set)."""
-    rng = np.random.default_rng(seed)
-    n = len(y)
-    values = []
-    for _ in range(n_boot):
-        rows = rng.integers(0, n, n)
-        value = metric(y[rows], treated[rows], uplift[rows])
-        if np.isfinite(value):
-            values.append(value)
-    if len(values) < n_boot / 2:
-        return float("nan"), float("nan")
-    tail = (1 - level) / 2 * 100
-    low, high = np.percentile(values, [tail, 100 - tail])
-    return float(low), float(high)
-
-
-@dataclass
-class Fitted:
-    treated: object
-    untreated: object
-    qini: float
-    qini_ci_low: float
-    qini_ci_high: float
-
-
 def fit_two_model(frame: pd.DataFrame, n_boot: int = 200) -> Fitted:
     """The decision step's learner on its decisions frame: two folds hashed on the customer."""
     fold = buckets("uplift-fold", frame["customer_id"]) < 0.5
     return fit_out_of_fold(
         features(frame), frame["ordered"].to_numpy(dtype=float), frame["treated"].to_numpy(dtype=bool), fold, n_boot
     )
-
-
-def fit_out_of_fold(x: np.ndarray, y: np.ndarray, t: np.ndarray, fold: np.ndarray, n_boot: int = 200) -> Fitted:
-    """Out-of-fold Qini (each fold scored by the learner trained on the other) with its bootstrap 95% interval,
-    then both models refitted on everything."""
-    oof = np.zeros(len(y))
-    nan = float("nan")
-    for held in (fold, ~fold):
-        train = ~held
-        if (train & t).sum() == 0 or (train & ~t).sum() == 0:
-            return Fitted(*fit_learner(x, y, t), nan, nan, nan)
-        oof[held] = predict_uplift(fit_learner(x[train], y[train], t[train]), x[held])
-    qini = qini_coefficient(y, t, oof)
-    low, high = bootstrap_interval(qini_coefficient, y, t, oof, n_boot) if np.isfinite(qini) else (nan, nan)
-    return Fitted(*fit_learner(x, y, t), qini, low, high)
-
-
-def guard(fitted: Fitted) -> tuple[str, str]:
-    """Status and reason: uplift ranks only while the out-of-fold Qini's lower 95% bound is above zero."""
-    figures = f"out-of-fold Qini {fitted.qini:.3f} (95% CI {fitted.qini_ci_low:.3f} to {fitted.qini_ci_high:.3f})"
-    if np.isfinite(fitted.qini_ci_low) and fitted.qini_ci_low > 0:
-        return "trained", f"{figures}: lower bound above 0, uplift ranks"
-    return "qini_not_above_zero", f"{figures}: lower bound not above 0, Beta-Binomial response rates rank"
 
 
 def train_uplift(
@@ -288,18 +124,6 @@ def train_uplift(
         if state_dir is not None:
             _save(models[action_type], state_dir / "actions" / "uplift" / action_type / run_date.isoformat())
     return models
-
-
-def _save(model: UpliftModel, folder: Path) -> None:
-    folder.mkdir(parents=True, exist_ok=True)
-    for name, booster in (("treated", model.treated), ("untreated", model.untreated)):
-        if hasattr(booster, "save_model"):
-            booster.save_model(folder / f"{name}.ubj")
-
-
-def predict(model: UpliftModel, frame: pd.DataFrame, channel: str) -> np.ndarray:
-    x = features(frame, pd.Series([channel] * len(frame), index=frame.index))
-    return _predict(model.treated, x) - _predict(model.untreated, x)
 
 
 def _finite(value: float | None) -> float | None:
