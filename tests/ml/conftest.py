@@ -157,6 +157,18 @@ def build_features(conn: psycopg.Connection, tables: Tables, run_date: date = RU
     )
 
 
+def uncomputed_features() -> tuple[str, ...]:
+    """The feature mart's columns the stand-in leaves null."""
+    return tuple(c for c in contract_columns("ml_customer_features") if c not in (*KEYS, *STAND_IN_FEATURES))
+
+
+def drop_uncomputed_features(conn: psycopg.Connection, table: str) -> None:
+    """For a run with the default config (no exclude_features): drop the all-null columns, which training cannot
+    take (a text column without a single level fails in xgboost's categorical encoding; a real mart has levels)."""
+    for column in uncomputed_features():
+        conn.execute(f"alter table {table} drop column {column}")
+
+
 def make_config(models_dir: Path, prefix: str) -> MLConfig:
     tables = Tables(
         features=f"{prefix}_ml.features",
@@ -183,11 +195,7 @@ def make_config(models_dir: Path, prefix: str) -> MLConfig:
                 "rhythm_gap_ratio": 1,
             }
         },
-        exclude_features=tuple(
-            column
-            for column in contract_columns("ml_customer_features")
-            if column not in (*KEYS, *STAND_IN_FEATURES)  # null in the stand-in: nothing to learn from
-        ),
+        exclude_features=uncomputed_features(),  # null in the stand-in: nothing to learn from
         tables=tables,
     )
 
