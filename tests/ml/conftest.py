@@ -1,8 +1,10 @@
 """A small warehouse of its own for the ML tests: simulated orders and a stand-in feature table.
 
-The tables have the shape of ``core.fct_orders``, ``core.fct_order_lines``, ``core.dim_products`` and
-``ml.ml_customer_features`` but live in schemas of their own (``MLConfig.tables`` points there), so these tests
-neither wait for dbt nor collide with the dbt-built marts other tests create in the same database. Customers follow
+The tables are made from the contracts of ``core.fct_orders``, ``core.fct_order_lines``, ``core.dim_products`` and
+``ml.ml_customer_features`` (every column and type of the dbt model: tests/dbt_contracts.py) but live in schemas of
+their own (``MLConfig.tables`` points there), so these tests neither wait for dbt nor collide with the dbt-built marts
+other tests create in the same database. The stand-in feature table computes a few of the mart's features
+(``STAND_IN_FEATURES``); the others stay null and the test config excludes them from training. Customers follow
 a BG/NBD-like process (a gamma purchase rate and a drop-out chance after each order), as in the synthetic retailer.
 """
 
@@ -20,7 +22,9 @@ import psycopg
 import pytest
 
 from ml.config import ColdStart, MLConfig, Tables
+from ml.features import KEYS
 from proactive_crm.warehouse_frames import copy_frame
+from tests.dbt_contracts import contract_columns, create_contract_table
 
 START = date(2025, 1, 1)
 RUN_DATE = date(2026, 2, 28)
@@ -35,7 +39,10 @@ PRODUCTS = pd.DataFrame(
 )
 
 FEATURES_SQL = """
-create table {features} as
+insert into {features} (
+    customer_id, as_of_date, days_since_last_order, count_orders, count_orders_30d, count_orders_365d,
+    total_revenue, average_order_value, loyalty_status
+)
 with cutoffs as (
     select d::date as as_of_date
     from generate_series(date '2025-02-01', %(last)s::date, interval '1 month') d
@@ -49,15 +56,29 @@ history as (
         count(*) filter (where o.ordered_date >= c.as_of_date - 365) as count_orders_365d,
         sum(o.total_amount)::numeric(14, 2) as total_revenue,
         (sum(o.total_amount) / count(*))::float8 as average_order_value,
-        case when count(*) = 1 then 'new' when count(*) < 4 then 'repeat' else 'loyal' end as loyalty_status,
-        max(o.ordered_date) as last_order_date
+        case when count(*) = 1 then 'new' when count(*) < 4 then 'repeat' else 'loyal' end as loyalty_status
     from cutoffs c join {orders} o on o.ordered_date < c.as_of_date and o.is_completed
     group by 1, 2
 )
 select customer_id, as_of_date, days_since_last_order::int, count_orders, count_orders_30d, count_orders_365d,
-    total_revenue, average_order_value, loyalty_status, last_order_date
+    total_revenue, average_order_value, loyalty_status
 from history
 """
+STAND_IN_FEATURES = (
+    "days_since_last_order",
+    "count_orders",
+    "count_orders_30d",
+    "count_orders_365d",
+    "total_revenue",
+    "average_order_value",
+    "loyalty_status",
+)
+STAND_IN_MODELS = {  # Tables field -> the dbt model whose contract the stand-in has
+    "orders": "fct_orders",
+    "order_lines": "fct_order_lines",
+    "products": "dim_products",
+    "features": "ml_customer_features",
+}
 
 
 def simulate_orders(n: int, seed: int, start: date = START, end: date = RUN_DATE) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -95,20 +116,10 @@ def simulate_orders(n: int, seed: int, start: date = START, end: date = RUN_DATE
 
 def create_tables(conn: psycopg.Connection, tables: Tables, orders: pd.DataFrame, lines: pd.DataFrame) -> None:
     for table in (tables.orders, tables.order_lines, tables.products, tables.features):
-        conn.execute(f"create schema if not exists {table.split('.')[0]}")
         conn.execute(f"drop table if exists {table}")
-    conn.execute(
-        f"create table {tables.orders} (order_id text primary key, customer_id text, ordered_date date, "
-        "status text, is_completed boolean, total_amount numeric(14, 2))"
-    )
-    conn.execute(
-        f"create table {tables.order_lines} (order_id text, line_number int, customer_id text, product_id text, "
-        "category text, quantity int, line_amount numeric(14, 2), ordered_date date, is_completed boolean)"
-    )
-    conn.execute(
-        f"create table {tables.products} (product_id text primary key, category text, is_consumable boolean, "
-        "use_cycle_days int, price numeric(14, 2))"
-    )
+    create_contract_table(conn, "fct_orders", tables.orders, ("order_id",))
+    create_contract_table(conn, "fct_order_lines", tables.order_lines)
+    create_contract_table(conn, "dim_products", tables.products, ("product_id",))
     copy_frame(
         conn,
         tables.orders,
@@ -138,11 +149,24 @@ def create_tables(conn: psycopg.Connection, tables: Tables, orders: pd.DataFrame
 
 def build_features(conn: psycopg.Connection, tables: Tables, run_date: date = RUN_DATE) -> None:
     conn.execute(f"drop table if exists {tables.features}")
+    create_contract_table(conn, "ml_customer_features", tables.features)
     last_month = run_date.replace(day=1)
     conn.execute(
         FEATURES_SQL.format(features=tables.features, orders=tables.orders),
         {"last": last_month, "scoring": run_date + timedelta(days=1)},
     )
+
+
+def uncomputed_features() -> tuple[str, ...]:
+    """The feature mart's columns the stand-in leaves null."""
+    return tuple(c for c in contract_columns("ml_customer_features") if c not in (*KEYS, *STAND_IN_FEATURES))
+
+
+def drop_uncomputed_features(conn: psycopg.Connection, table: str) -> None:
+    """For a run with the default config (no exclude_features): drop the all-null columns, which training cannot
+    take (a text column without a single level fails in xgboost's categorical encoding; a real mart has levels)."""
+    for column in uncomputed_features():
+        conn.execute(f"alter table {table} drop column {column}")
 
 
 def make_config(models_dir: Path, prefix: str) -> MLConfig:
@@ -171,6 +195,7 @@ def make_config(models_dir: Path, prefix: str) -> MLConfig:
                 "rhythm_gap_ratio": 1,
             }
         },
+        exclude_features=uncomputed_features(),  # null in the stand-in: nothing to learn from
         tables=tables,
     )
 

@@ -22,7 +22,10 @@ AS_OF = date(2025, 10, 1)
 
 def test_feature_columns_are_discovered_from_the_table(warehouse: str, mini_warehouse: MLConfig):
     with psycopg.connect(warehouse) as conn:
+        # a date column beside the mart's own (in this transaction only, rolled back): dates are not features
+        conn.execute(f"alter table {mini_warehouse.tables.features} add column last_order_date date")
         types = warehouse_feature_types(conn, mini_warehouse)
+        conn.rollback()
     assert "customer_id" not in types and "as_of_date" not in types
     assert "last_order_date" not in types  # dates are not features
     assert types["loyalty_status"] == "text" and types["total_revenue"] == "numeric"

@@ -22,7 +22,7 @@ import pytest
 
 from ml.config import Tables
 from proactive_crm.warehouse import with_database
-from tests.ml.conftest import RUN_DATE, create_tables, simulate_orders
+from tests.ml.conftest import RUN_DATE, create_tables, drop_uncomputed_features, simulate_orders
 
 
 def _run(args: list[str], env: dict[str, str]) -> subprocess.CompletedProcess:
@@ -53,6 +53,7 @@ def test_ml_train_after_the_own_data_path_uses_that_datasets_database_and_regist
     # what the demo's nightly run would have built there: the marts the models read
     with psycopg.connect(exports["CRM_WAREHOUSE_URL"], autocommit=True) as conn:
         create_tables(conn, Tables(), *simulate_orders(900, seed=7))
+        drop_uncomputed_features(conn, Tables().features)
 
     train = _run(["-m", "ml", "train", "--model", "churn_risk", "--run-date", str(RUN_DATE)], {**env, **exports})
     assert train.returncode == 0, (train.stdout + train.stderr)[-3000:]

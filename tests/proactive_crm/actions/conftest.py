@@ -13,6 +13,7 @@ import pytest
 
 from proactive_crm.actions.policy import Policy, load_policy, parse_policy
 from proactive_crm.config import PROJECT_ROOT
+from tests.dbt_contracts import create_contract_table
 
 RUN_DATE = date(2026, 10, 31)
 STORE_TZ = "Europe/Berlin"
@@ -96,21 +97,6 @@ def db(warehouse: str) -> Iterator[psycopg.Connection]:
         yield conn
 
 
-DIM_CUSTOMERS = """
-create schema if not exists core;
-create schema if not exists restricted;
-create table restricted.dim_customer_contacts (
-    customer_id text primary key, first_name text, email text, phone text, birth_date date
-);
-create table core.dim_customers (
-    customer_id text primary key, time_zone text,
-    has_email_consent boolean, has_sms_consent boolean, first_order_date date, last_order_date date,
-    count_orders bigint, total_revenue numeric(14, 2), average_order_value numeric(14, 2),
-    days_since_last_order integer, avg_days_between_purchases double precision, rfm_segment text,
-    pareto_class text, lifecycle_status text, preferred_contact_hour integer
-)
-"""
-
 CUSTOMER_DEFAULTS: dict[str, Any] = {
     "first_name": "Anna",
     "email": None,
@@ -137,9 +123,10 @@ CONTACT_COLUMNS = ("first_name", "email", "phone", "birth_date")
 
 
 def create_customers(conn: psycopg.Connection, rows: list[dict[str, Any]]) -> None:
-    """core.dim_customers and restricted.dim_customer_contacts with just the columns the actions step reads (no
-    other mart exists: the sparse case)."""
-    conn.execute(DIM_CUSTOMERS)
+    """core.dim_customers and restricted.dim_customer_contacts made from the models' contracts (every column, the
+    ones the actions step reads filled, the others null), and no other mart: the sparse case."""
+    create_contract_table(conn, "dim_customer_contacts", "restricted.dim_customer_contacts", ("customer_id",))
+    create_contract_table(conn, "dim_customers", "core.dim_customers", ("customer_id",))
     for table, columns in (
         ("restricted.dim_customer_contacts", ["customer_id", *CONTACT_COLUMNS]),
         ("core.dim_customers", ["customer_id", *(c for c in CUSTOMER_DEFAULTS if c not in CONTACT_COLUMNS)]),

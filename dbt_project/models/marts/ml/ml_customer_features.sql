@@ -21,6 +21,14 @@
 }}
 
 {% set float = dbt.type_float() %}
+{#
+    The trailing windows of the order and web features: the last 30 days before the as-of date, and the 90 days
+    before those (name: (days, days before the as-of date the window ends)). The trends compare their daily rates.
+#}
+{% set recent, previous = '30d', 'prev_90d' %}
+{% set windows = {recent: (30, 0), previous: (90, 30)} %}
+{% set order_measures = {'count_orders': '1', 'revenue': 'orders.total_amount'} %}
+{% set session_counts = ['count_product_views', 'count_searches', 'count_cart_adds'] %}
 
 with
 
@@ -97,28 +105,12 @@ order_windows as (
     select
         as_of_dates.as_of_date,
         orders.customer_id,
-        sum(case when orders.is_completed and orders.ordered_date >= {{ dbt.dateadd('day', -30, 'as_of_dates.as_of_date') }} then 1 else 0 end)
-            as count_orders_30d,
-        sum(
-            case
-                when orders.is_completed
-                    and orders.ordered_date < {{ dbt.dateadd('day', -30, 'as_of_dates.as_of_date') }}
-                    and orders.ordered_date >= {{ dbt.dateadd('day', -120, 'as_of_dates.as_of_date') }}
-                    then 1
-                else 0
-            end
-        ) as count_orders_prev_90d,
-        sum(case when orders.is_completed and orders.ordered_date >= {{ dbt.dateadd('day', -30, 'as_of_dates.as_of_date') }} then orders.total_amount else 0 end)
-            as revenue_30d,
-        sum(
-            case
-                when orders.is_completed
-                    and orders.ordered_date < {{ dbt.dateadd('day', -30, 'as_of_dates.as_of_date') }}
-                    and orders.ordered_date >= {{ dbt.dateadd('day', -120, 'as_of_dates.as_of_date') }}
-                    then orders.total_amount
-                else 0
-            end
-        ) as revenue_prev_90d,
+        {% for measure, amount in order_measures.items() %}
+            {% for window, bounds in windows.items() %}
+                {{ sum_in_window(amount, 'orders.ordered_date', 'as_of_dates.as_of_date', bounds[0], bounds[1], 'orders.is_completed') }}
+                    as {{ measure }}_{{ window }},
+            {% endfor %}
+        {% endfor %}
         count(*) as count_orders_placed,
         sum(case when orders.is_returned then 1 else 0 end) as count_returned_orders,
         sum(case when orders.is_cancelled then 1 else 0 end) as count_cancelled_orders,
@@ -196,7 +188,7 @@ review_history as (
         avg(case when reviews.review_kind = 'review' then cast(reviews.rating as {{ float }}) end) as average_review_rating,
         sum(case when reviews.review_kind = 'review' and reviews.is_negative then 1 else 0 end) as count_negative_reviews,
         sum(case when reviews.is_complaint then 1 else 0 end) as count_complaints,
-        sum(case when reviews.is_complaint and reviews.created_date >= {{ dbt.dateadd('day', -90, 'as_of_dates.as_of_date') }} then 1 else 0 end)
+        {{ sum_in_window('1', 'reviews.created_date', 'as_of_dates.as_of_date', 90, condition='reviews.is_complaint') }}
             as count_complaints_90d,
         max(case when reviews.is_complaint then reviews.created_at end) as last_complained_at,
         max(case when reviews.review_kind = 'review' and reviews.is_positive then reviews.created_at end)
@@ -283,20 +275,21 @@ web_engagement as (
     select
         as_of_date,
         customer_id,
-        sum(case when last_occurred_date >= {{ dbt.dateadd('day', -30, 'as_of_date') }} then 1 else 0 end)
-            as count_sessions_30d,
-        sum(case when last_occurred_date < {{ dbt.dateadd('day', -30, 'as_of_date') }} then 1 else 0 end)
-            as count_sessions_prev_90d,
-        sum(case when last_occurred_date >= {{ dbt.dateadd('day', -30, 'as_of_date') }} then count_product_views else 0 end)
-            as count_product_views_30d,
-        sum(case when last_occurred_date >= {{ dbt.dateadd('day', -30, 'as_of_date') }} then count_searches else 0 end)
-            as count_searches_30d,
-        sum(case when last_occurred_date >= {{ dbt.dateadd('day', -30, 'as_of_date') }} then count_cart_adds else 0 end)
-            as count_cart_adds_30d,
-        sum(case when has_abandoned_cart and last_occurred_date >= {{ dbt.dateadd('day', -30, 'as_of_date') }} then 1 else 0 end)
+        {#
+            The previous window is open at the start: session_days_known keeps only the last 120 days, the same
+            bound as 30 + 90 days.
+        #}
+        {{ sum_in_window('1', 'last_occurred_date', 'as_of_date', 30) }} as count_sessions_30d,
+        {{ sum_in_window('1', 'last_occurred_date', 'as_of_date', offset_days=30) }} as count_sessions_prev_90d,
+        {% for measure in session_counts %}
+            {{ sum_in_window(measure, 'last_occurred_date', 'as_of_date', 30) }} as {{ measure }}_30d,
+        {% endfor %}
+        {{ sum_in_window('1', 'last_occurred_date', 'as_of_date', 30, condition='has_abandoned_cart') }}
             as count_abandoned_carts_30d,
-        sum(case when has_abandoned_cart then 1 else 0 end) as count_abandoned_carts_120d,
-        sum(case when count_cart_adds > 0 then 1 else 0 end) as count_cart_sessions_120d,
+        {{ sum_in_window('1', 'last_occurred_date', 'as_of_date', condition='has_abandoned_cart') }}
+            as count_abandoned_carts_120d,
+        {{ sum_in_window('1', 'last_occurred_date', 'as_of_date', condition='count_cart_adds > 0') }}
+            as count_cart_sessions_120d,
         max(last_occurred_date) as last_session_date
     from sessions_known
     where customer_id is not null
@@ -349,24 +342,24 @@ final as (
         cast({{ dbt.datediff('population.first_order_date', 'population.as_of_date', 'day') }} as {{ dbt.type_int() }})
             as days_since_first_order,
         cast(population.count_orders as {{ dbt.type_bigint() }}) as count_orders,
-        cast(coalesce(order_windows.count_orders_30d, 0) as {{ dbt.type_bigint() }}) as count_orders_30d,
-        cast(coalesce(order_windows.count_orders_prev_90d, 0) as {{ dbt.type_bigint() }}) as count_orders_prev_90d,
+        {% for window in windows %}
+            {{ count_or_zero('order_windows.count_orders_' ~ window) }} as count_orders_{{ window }},
+        {% endfor %}
         cast(population.count_orders_365d as {{ dbt.type_bigint() }}) as count_orders_365d,
         cast(population.total_revenue as numeric(14, 2)) as total_revenue,
-        cast(coalesce(order_windows.revenue_30d, 0) as numeric(14, 2)) as revenue_30d,
-        cast(coalesce(order_windows.revenue_prev_90d, 0) as numeric(14, 2)) as revenue_prev_90d,
+        {% for window in windows %}
+            cast(coalesce(order_windows.revenue_{{ window }}, 0) as numeric(14, 2)) as revenue_{{ window }},
+        {% endfor %}
         cast(
             case when population.count_orders > 0 then population.total_revenue / population.count_orders end
             as {{ float }}
         ) as average_order_value,
-        cast(
-            coalesce(order_windows.count_orders_30d, 0) / 30.0 - coalesce(order_windows.count_orders_prev_90d, 0) / 90.0
-            as {{ float }}
-        ) as order_rate_trend,
-        cast(
-            coalesce(order_windows.revenue_30d, 0) / 30.0 - coalesce(order_windows.revenue_prev_90d, 0) / 90.0
-            as {{ float }}
-        ) as revenue_rate_trend,
+        {% for trend, measure in {'order': 'count_orders', 'revenue': 'revenue'}.items() %}
+            {{ rate_trend(
+                'order_windows.' ~ measure ~ '_' ~ recent, windows[recent][0],
+                'order_windows.' ~ measure ~ '_' ~ previous, windows[previous][0]
+            ) }} as {{ trend }}_rate_trend,
+        {% endfor %}
         cast(coalesce(order_windows.count_returned_orders, 0) as {{ dbt.type_bigint() }}) as count_returned_orders,
         cast(coalesce(order_windows.count_cancelled_orders, 0) as {{ dbt.type_bigint() }}) as count_cancelled_orders,
         cast(
@@ -402,16 +395,16 @@ final as (
             and (review_history.last_positive_review_at is null or review_history.last_positive_review_at < review_history.last_complained_at),
             false
         ) as has_open_complaint,
-        cast(coalesce(web_engagement.count_sessions_30d, 0) as {{ dbt.type_bigint() }}) as count_sessions_30d,
-        cast(coalesce(web_engagement.count_sessions_prev_90d, 0) as {{ dbt.type_bigint() }}) as count_sessions_prev_90d,
-        cast(
-            coalesce(web_engagement.count_sessions_30d, 0) / 30.0 - coalesce(web_engagement.count_sessions_prev_90d, 0) / 90.0
-            as {{ float }}
-        ) as session_rate_trend,
-        cast(coalesce(web_engagement.count_product_views_30d, 0) as {{ dbt.type_bigint() }}) as count_product_views_30d,
-        cast(coalesce(web_engagement.count_searches_30d, 0) as {{ dbt.type_bigint() }}) as count_searches_30d,
-        cast(coalesce(web_engagement.count_cart_adds_30d, 0) as {{ dbt.type_bigint() }}) as count_cart_adds_30d,
-        cast(coalesce(web_engagement.count_abandoned_carts_30d, 0) as {{ dbt.type_bigint() }}) as count_abandoned_carts_30d,
+        {% for window in windows %}
+            {{ count_or_zero('web_engagement.count_sessions_' ~ window) }} as count_sessions_{{ window }},
+        {% endfor %}
+        {{ rate_trend(
+            'web_engagement.count_sessions_' ~ recent, windows[recent][0],
+            'web_engagement.count_sessions_' ~ previous, windows[previous][0]
+        ) }} as session_rate_trend,
+        {% for measure in session_counts + ['count_abandoned_carts'] %}
+            {{ count_or_zero('web_engagement.' ~ measure ~ '_' ~ recent) }} as {{ measure }}_{{ recent }},
+        {% endfor %}
         cast(
             case
                 when web_engagement.count_cart_sessions_120d > 0
