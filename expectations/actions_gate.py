@@ -12,9 +12,8 @@ from datetime import date
 import psycopg
 import psycopg.rows
 
-from expectations.outcome import GateOutcome, docs_root, finish_gate
-from expectations.queries import substitute_batch
-from expectations.results import Finding, findings_from_checkpoint, jsonable, observed_text
+from expectations.outcome import GateOutcome, add_examples, docs_root, finish_gate
+from expectations.results import findings_from_checkpoint
 from expectations.store import ensure_quality_schema
 from proactive_crm.actions.groups import bucket_sql
 from proactive_crm.actions.policy import Policy
@@ -47,19 +46,6 @@ def actions_batch(policy: Policy, run_date: date, store_time_zone: str, count_se
     )
 
 
-def add_examples(conn: psycopg.Connection, findings: list[Finding], batch_query: str, limit: int = 5) -> None:
-    """The first offending rows of each failed query expectation (SUMMARY results carry only the count)."""
-    for finding in findings:
-        query = finding.details.get("query")
-        if not finding.failed or not query or "exception" in finding.details:
-            continue
-        text = substitute_batch(query, batch_query)  # as GE substitutes it
-        with conn.transaction(), conn.cursor(row_factory=psycopg.rows.dict_row) as cur:
-            rows = cur.execute(f"select * from ({text}) as unexpected limit {int(limit)}").fetchall()
-        finding.details["unexpected_rows"] = jsonable(rows)
-        finding.observed = observed_text(finding.details)
-
-
 def run_actions_gate(
     conn: psycopg.Connection,
     run_date: date,
@@ -83,6 +69,6 @@ def run_actions_gate(
     context = new_context(root, GATE, "selected_actions")
     checkpoint = configure_actions_gate(context, batch, config)
     findings = findings_from_checkpoint(GATE, checkpoint.run())
-    add_examples(conn, findings, batch.query)
+    add_examples(conn, findings, batch_query=batch.query)
     outcome = GateOutcome(GATE, run_date, [TARGET], findings, write_docs_index(root))
     return finish_gate(conn, outcome, "nothing is published: the previous actions stay as they were", run_id)

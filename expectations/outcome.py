@@ -16,6 +16,7 @@ from pathlib import Path
 import psycopg
 import psycopg.rows
 
+from expectations.queries import substitute_batch
 from expectations.results import Finding, counts, jsonable, observed_text
 from expectations.store import write_results
 from proactive_crm.config import Settings
@@ -78,15 +79,25 @@ class GateOutcome:
         return "\n".join(lines)
 
 
-def add_examples(conn: psycopg.Connection, findings: list[Finding], batch: str | None = None, limit: int = 5) -> None:
+def add_examples(
+    conn: psycopg.Connection,
+    findings: list[Finding],
+    batch: str | None = None,
+    limit: int = 5,
+    batch_query: str | None = None,
+) -> None:
     """The first rows a failed query expectation found, for the message: GE's SUMMARY results carry only the
     count, and COMPLETE ones would carry every unexpected value of every column check. ``batch`` is what GE put in
-    place of ``{batch}``: by default the finding's table (a table asset)."""
+    place of ``{batch}``: by default the finding's table (a table asset); for a query asset, ``batch_query`` is
+    substituted the way GE does it."""
     for finding in findings:
         query = finding.details.get("query")
         if not finding.failed or not query or "exception" in finding.details:
             continue
-        text = query.replace("{batch}", batch or finding.target)
+        if batch_query is not None:
+            text = substitute_batch(query, batch_query)
+        else:
+            text = query.replace("{batch}", batch or finding.target)
         with conn.transaction(), conn.cursor(row_factory=psycopg.rows.dict_row) as cur:
             rows = cur.execute(f"select * from ({text}) as unexpected limit {int(limit)}").fetchall()
         finding.details["unexpected_rows"] = jsonable(rows)
