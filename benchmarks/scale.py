@@ -241,24 +241,10 @@ def generate(landing: Path, customers: int, days: int, seed: int) -> str:
     marker = landing / "_truth" / "scale_params.json"
     if marker.exists() and json.loads(marker.read_text()) == params:
         return "reused from an earlier run"
-    command = [
-        sys.executable,
-        "-m",
-        "devtools.synth",
-        "--customers",
-        str(customers),
-        "--days",
-        str(days),
-        "--seed",
-        str(seed),
-        "--out",
-        str(landing),
-        "--end-date",
-        END.isoformat(),
-        "--overwrite",
-    ]
+    from devtools.synth import command
+
     started = time.perf_counter()
-    _, code, peak = wait_measured(command, dict(os.environ))
+    _, code, peak = wait_measured(command(landing, customers, days, seed, END, overwrite=True), dict(os.environ))
     if code != 0:
         raise SystemExit(f"the generator failed (exit {code})")
     marker.write_text(json.dumps(params))

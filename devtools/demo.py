@@ -60,22 +60,9 @@ def generate(out: Path, customers: int, days: int, seed: int, dirty: bool, end_d
         return False
     if out.exists():
         shutil.rmtree(out)
-    command = [
-        sys.executable,
-        "-m",
-        "devtools.synth",
-        "--customers",
-        str(customers),
-        "--days",
-        str(days),
-        "--seed",
-        str(seed),
-        "--out",
-        str(out),
-        "--end-date",
-        end_date.isoformat(),
-    ] + (["--dirty"] if dirty else [])
-    subprocess.run(command, check=True)
+    from devtools.synth import command  # the generator runs in a process of its own
+
+    subprocess.run(command(out, customers, days, seed, end_date, dirty=dirty), check=True)
     marker.parent.mkdir(parents=True, exist_ok=True)
     marker.write_text(json.dumps(params))
     return True
