@@ -1,7 +1,8 @@
 """Run gate 1 on the partitions of a source that the loader is about to load.
 
-The same discovery and checksums as ingestion decide what is new: a partition is validated (all of its files) when
-any of its files is new or changed. Files are read with the loader's own parser into text columns (required
+The same discovery and fingerprints as ingestion decide what is new (a file whose size and times match its load on
+record is not read; ``proactive_crm.landing.fingerprints``): a partition is validated (all of its files) when any of
+its files is new or changed. Files are read with the loader's own parser into text columns (required
 columns relaxed, so that a missing one becomes a finding instead of an exception), and validated in batches of
 whole partitions. Volume history is ``raw.load_audit``: rows read per loaded partition of the source.
 """
@@ -25,7 +26,8 @@ from expectations.outcome import GateOutcome, QualityGateError, docs_root, finis
 from expectations.results import Finding, findings_from_checkpoint, merge_batches, require_critical_rows
 from proactive_crm.config import Settings
 from proactive_crm.landing.contract import SOURCES, Source
-from proactive_crm.landing.discovery import LandingFile, checksum, discover
+from proactive_crm.landing.discovery import LandingFile, discover
+from proactive_crm.landing.fingerprints import LoadedFile, loaded_files, look
 from proactive_crm.landing.parse import ParsedFile, UnreadableFileError, parse_file
 from proactive_crm.landing.validate import NUMERIC_RE, business_day_end, parse_timestamps  # the loader's readings
 from proactive_crm.privacy.erasure_list import ErasedKeys, read_erased_keys
@@ -58,13 +60,13 @@ def _relaxed(source: Source) -> Source:
     return dataclasses.replace(source, columns=tuple(dataclasses.replace(c, required=False) for c in source.columns))
 
 
-def _loaded(conn: psycopg.Connection, source: Source) -> tuple[dict[str, str], dict[date, int]]:
-    """Checksums of loaded files and rows read per loaded partition, from raw.load_audit (empty before any load)."""
+def _loaded(conn: psycopg.Connection, source: Source) -> tuple[dict[str, LoadedFile], dict[date, int]]:
+    """The current load of each file and rows read per loaded partition, from raw.load_audit (empty before any load)."""
     with conn.transaction():
         if conn.execute("select to_regclass('raw.load_audit') is null").fetchone()[0]:
             return {}, {}
         current = "from raw.load_audit where source = %s and status = 'loaded' and superseded_by is null"
-        files = dict(conn.execute(f"select source_file, checksum {current}", (source.name,)).fetchall())
+        files = loaded_files(conn, source.name)
         partitions = dict(
             conn.execute(
                 f"select partition_date, sum(rows_read)::bigint {current} group by partition_date", (source.name,)
@@ -291,14 +293,14 @@ def run_landing_gate(
     """
     source = SOURCES[source_name]
     config = QualityConfig.from_settings(settings)
-    loaded_files, history = _loaded(conn, source)
+    loaded, history = _loaded(conn, source)
     partitions: dict[date, list[LandingFile]] = {}
     for file in discover(settings.landing_dir, source, run_date):
         partitions.setdefault(file.partition_date, []).append(file)
     changed = {
         day: files
         for day, files in sorted(partitions.items())
-        if any(loaded_files.get(f.relative_to(settings.landing_dir)) != checksum(f.path.read_bytes()) for f in files)
+        if any(not look(f, loaded.get(f.relative_to(settings.landing_dir))).unchanged for f in files)
     }
     if not changed:
         log.info("landing gate: no new or changed %s partitions up to %s", source.name, run_date)

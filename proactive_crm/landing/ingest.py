@@ -1,8 +1,9 @@
 """Load a source's landing partitions into ``raw``: new or changed files only, one transaction per file.
 
-For each file up to the run date: skip it when the same content (checksum) is already loaded; otherwise parse,
-validate, and in one transaction replace whatever an earlier delivery of that file loaded with the new rows and
-rejections, and record the load in ``raw.load_audit``.
+For each file up to the run date: skip it when the same content is already loaded (its size and times match the
+load on record, or else its checksum does: ``fingerprints``); otherwise parse, validate, and in one transaction
+replace whatever an earlier delivery of that file loaded with the new rows and rejections, and record the load in
+``raw.load_audit``.
 
 One file, one fate: every file commits or fails on its own, so the connection must not hold an open transaction
 (each ``conn.transaction()`` below is then a real transaction, not a savepoint inside one that a later error would
@@ -20,6 +21,7 @@ from __future__ import annotations
 
 import io
 import logging
+import os
 import re
 import time
 from contextlib import ExitStack
@@ -36,7 +38,8 @@ from psycopg import sql
 
 from proactive_crm.config import Settings
 from proactive_crm.landing.contract import SOURCES, Source
-from proactive_crm.landing.discovery import LandingFile, checksum, discover
+from proactive_crm.landing.discovery import LandingFile, discover
+from proactive_crm.landing.fingerprints import LoadedFile, loaded_files, look, remember_stat
 from proactive_crm.landing.parse import ParsedFile, UnreadableFileError, parse_file
 from proactive_crm.landing.raw_tables import ensure_raw_schema, rejected_relation, rejected_schema, rejected_table
 from proactive_crm.landing.validate import business_day_end, validate
@@ -98,19 +101,15 @@ class SourceResult:
         )
 
 
-def _audit_state(conn: psycopg.Connection, source: Source) -> tuple[dict[str, str], set[tuple[str, str]]]:
-    """Checksums of the files currently loaded, and (file, checksum) pairs that failed before."""
+def _audit_state(conn: psycopg.Connection, source: Source) -> tuple[dict[str, LoadedFile], set[tuple[str, str]]]:
+    """The current load of each file, and (file, checksum) pairs that failed before."""
     with conn.transaction():
-        loaded = conn.execute(
-            "select source_file, checksum from raw.load_audit "
-            "where source = %s and status = 'loaded' and superseded_by is null",
-            (source.name,),
-        ).fetchall()
+        loaded = loaded_files(conn, source.name)
         failed = conn.execute(
             "select distinct source_file, checksum from raw.load_audit where source = %s and status = 'failed'",
             (source.name,),
         ).fetchall()
-    return dict(loaded), {(f, c) for f, c in failed}
+    return loaded, {(f, c) for f, c in failed}
 
 
 def latest_timestamps(source: Source, run_date: date, settings: Settings) -> dict[str, datetime]:
@@ -299,6 +298,7 @@ def load_file(
     settings: Settings,
     run_id: str | None,
     latest: dict[str, datetime] | None = None,
+    seen: os.stat_result | None = None,
 ) -> FileResult:
     """Load one file in one transaction: audit row, replacement of an earlier delivery, rows, rejections.
 
@@ -311,7 +311,7 @@ def load_file(
         parsed = parse_file(file, source, data)
         read_seconds = time.perf_counter() - t0
         return _load_parsed(conn, source, file, parsed, data, digest, relative, settings, run_id, latest, started_at,
-                            read_seconds)
+                            read_seconds, seen)
     except (UnreadableFileError, CopyRefused) as exc:
         _record_failure(conn, run_id, file, relative, digest, len(data), str(exc), started_at, time.perf_counter() - t0)
         return FileResult(relative, file.partition_date, "failed", error=str(exc))
@@ -330,13 +330,14 @@ def _load_parsed(
     latest: dict[str, datetime] | None,
     started_at: datetime,
     read_seconds: float,
+    seen: os.stat_result | None,
 ) -> FileResult:
     t1 = time.perf_counter()
     with conn.transaction(), conn.cursor() as cur:
         load_id = cur.execute(
             "insert into raw.load_audit (run_id, source, partition_date, source_file, checksum, file_bytes, "
-            "rows_read, status, started_at, read_seconds) "
-            "values (%s, %s, %s, %s, %s, %s, %s, 'loaded', %s, %s) returning load_id",
+            "file_mtime_ns, file_ctime_ns, rows_read, status, started_at, read_seconds) "
+            "values (%s, %s, %s, %s, %s, %s, %s, %s, %s, 'loaded', %s, %s) returning load_id",
             (
                 run_id,
                 source.name,
@@ -344,6 +345,8 @@ def _load_parsed(
                 relative,
                 digest,
                 len(data),
+                seen.st_mtime_ns if seen else None,  # without a stat the next night reads the file again
+                seen.st_ctime_ns if seen else None,
                 parsed.rows_read,
                 started_at,
                 read_seconds,
@@ -424,7 +427,7 @@ def _ingest_file(
     conn: psycopg.Connection,
     source: Source,
     file: LandingFile,
-    already: dict[str, str],
+    already: dict[str, LoadedFile],
     settings: Settings,
     run_id: str | None,
     refused: dict[str, str],
@@ -433,20 +436,27 @@ def _ingest_file(
     """One file's fate; any error is recorded against the file, except a lost connection (the task retries)."""
     relative = file.relative_to(settings.landing_dir)
     started_at = datetime.now(UTC)
+    loaded = already.get(relative)
     try:
-        data = file.path.read_bytes()
+        found = look(file, loaded)
     except OSError as exc:
         error = f"{relative}: cannot be read from the landing folder ({exc.strerror or exc}); check its permissions"
         _record_failure(conn, run_id, file, relative, None, None, error, started_at, 0.0)
         return FileResult(relative, file.partition_date, "failed", error=error)
-    digest = checksum(data)
-    if already.get(relative) == digest:
+    digest = found.checksum
+    if found.unchanged:
+        if loaded is not None and found.data is not None:  # same content under a new stat: trust the new one
+            remember_stat(conn, loaded, found.stat)
         return FileResult(relative, file.partition_date, "unchanged", checksum=digest)
+    data = found.data
+    assert data is not None  # a file whose stat matched its load is unchanged
     if relative in refused:
         _record_failure(conn, run_id, file, relative, digest, len(data), refused[relative], started_at, 0.0)
         return FileResult(relative, file.partition_date, "failed", error=refused[relative], checksum=digest)
     try:
-        outcome = load_file(conn, source, file, data, digest, settings.landing_dir, settings, run_id, latest)
+        outcome = load_file(
+            conn, source, file, data, digest, settings.landing_dir, settings, run_id, latest, found.stat
+        )
         outcome.checksum = digest
         return outcome
     except Exception as exc:

@@ -4,8 +4,9 @@
 id) and ``_extra``, a JSON object of any columns the contract does not know (kept, not refused).
 ``raw.<source>_rejected`` keeps every row that failed with its raw text and reason (the customers' in
 ``restricted.customers_rejected``: their raw text holds contact details); ``raw.load_audit`` records every file
-load, and ``rows_erased`` counts the rows dropped because their customer asked to be erased
-(``proactive_crm.privacy``). New contract columns are added in place, so an upgrade never needs a rebuild.
+load (with the file's stat, so that unchanged files are not read again), and ``rows_erased`` counts the rows
+dropped because their customer asked to be erased (``proactive_crm.privacy``). New contract columns are added in
+place, so an upgrade never needs a rebuild.
 """
 
 from __future__ import annotations
@@ -32,6 +33,8 @@ create table if not exists raw.load_audit (
     source_file text not null,
     checksum text,
     file_bytes bigint,
+    file_mtime_ns bigint,
+    file_ctime_ns bigint,
     rows_read integer,
     rows_loaded integer,
     rows_rejected integer,
@@ -47,7 +50,9 @@ create table if not exists raw.load_audit (
 create index if not exists load_audit_file_idx on raw.load_audit (source_file, load_id);
 comment on table raw.load_audit is
     'One row per landing file load attempt. Invariant: rows_read = rows_loaded + rows_rejected + rows_erased. '
-    'superseded_by points at the load that replaced this one when the file was re-delivered.';
+    'superseded_by points at the load that replaced this one when the file was re-delivered. file_bytes, '
+    'file_mtime_ns and file_ctime_ns are the file''s stat as last seen with this checksum: a file whose stat still '
+    'matches is not read again (proactive_crm.landing.fingerprints).';
 """
 
 # Serialises DDL between ingestion tasks that start at the same moment (create-if-not-exists is not atomic).
@@ -100,6 +105,9 @@ def ensure_raw_schema(conn: psycopg.Connection, sources: list[Source] | None = N
         conn.execute("create schema if not exists restricted")
         conn.execute(AUDIT_DDL)
         conn.execute("alter table raw.load_audit add column if not exists rows_erased integer not null default 0")
+        for stat_column in ("file_mtime_ns", "file_ctime_ns"):  # loads recorded before these are read once more
+            conn.execute(sql.SQL("alter table raw.load_audit add column if not exists {} bigint").format(
+                sql.Identifier(stat_column)))
         for source in sources:
             table = sql.Identifier("raw", source.name)
             definitions = [(c.name, PG_TYPES[c.type]) for c in source.columns] + list(LINEAGE_COLUMNS.items())

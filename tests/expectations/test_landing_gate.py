@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from datetime import date
 
 import psycopg
@@ -206,6 +207,21 @@ def test_results_are_written_once_per_run_date_and_loaded_files_are_not_validate
     ingest_source(qconn, "reviews", DAY, settings)
     assert run_landing_gate(qconn, "reviews", DAY, settings) is None  # nothing new: the recorded results stay
     assert qconn.execute(count).fetchall()[1] == ("reviews", len(first.findings))
+
+
+def test_the_gate_reads_only_files_whose_size_or_times_changed(qconn, landing, settings):
+    path = write_partition(landing, "orders", "2026-10-01", ORDERS_HEADER + orders(5))
+    ingest_source(qconn, "orders", DAY, settings)
+    # A checksum the file no longer has: a gate that re-read the unchanged file would validate it again.
+    qconn.execute("update raw.load_audit set checksum = 'not the content''s'")
+    qconn.commit()
+    assert run_landing_gate(qconn, "orders", DAY, settings) is None
+
+    before = path.stat()
+    path.write_text(ORDERS_HEADER + orders(5).replace(",web,", ",app,"), encoding="utf-8")  # same size
+    os.utime(path, ns=(before.st_atime_ns, before.st_mtime_ns))  # and the same mtime, as cp -p leaves it
+    assert path.stat().st_size == before.st_size
+    assert run_landing_gate(qconn, "orders", DAY, settings) is not None
 
 
 def test_an_unreadable_file_is_recorded_and_left_to_the_loader(qconn, landing, settings):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gzip
+import os
 from datetime import date
 
 import psycopg
@@ -143,6 +144,41 @@ def test_reload_is_idempotent_and_redelivery_replaces(conn, landing, settings: S
     ]
     audit = conn.execute("select load_id, superseded_by from raw.load_audit order by load_id").fetchall()
     assert audit[0][1] == audit[1][0] and audit[1][1] is None
+
+
+def test_a_file_whose_size_and_times_match_its_load_is_not_read_again(conn, landing, settings: Settings):
+    path = write_partition(
+        landing, "orders", "2026-10-01", ORDERS_HEADER + "O1,C1,2026-10-01T10:00:00Z,web,completed,EUR,1\n"
+    )
+    ingest_source(conn, "orders", date(2026, 10, 1), settings)
+    # A checksum the file's content no longer has: a loader that re-read the file would see it as changed.
+    conn.execute("update raw.load_audit set checksum = 'not the content''s' where status = 'loaded'")
+    conn.commit()
+    assert ingest_source(conn, "orders", date(2026, 10, 1), settings).count("unchanged") == 1
+
+    conn.execute("update raw.load_audit set checksum = encode(sha256(%s), 'hex')", (path.read_bytes(),))
+    conn.commit()
+    touched = path.stat().st_mtime_ns + 5_000_000_000
+    os.utime(path, ns=(touched, touched))  # same content, new times: read and hashed, found unchanged
+    assert ingest_source(conn, "orders", date(2026, 10, 1), settings).count("unchanged") == 1
+    audit = conn.execute("select file_mtime_ns, superseded_by from raw.load_audit").fetchall()
+    assert audit == [(touched, None)]  # the new times are trusted from now on; still one load
+
+
+@pytest.mark.parametrize("keep_times", [False, True], ids=["new mtime", "mtime kept, as cp -p or rsync -a do"])
+def test_a_redelivery_of_the_same_size_under_the_same_name_is_loaded(conn, landing, settings: Settings, keep_times):
+    line = "O1,C1,2026-10-01T10:00:00Z,web,{},EUR,1\n"
+    path = write_partition(landing, "orders", "2026-10-01", ORDERS_HEADER + line.format("completed"))
+    ingest_source(conn, "orders", date(2026, 10, 1), settings)
+    before = path.stat()
+
+    path.write_text(ORDERS_HEADER + line.format("cancelled"), encoding="utf-8")  # as long as "completed"
+    if keep_times:
+        os.utime(path, ns=(before.st_atime_ns, before.st_mtime_ns))
+    assert (path.stat().st_size, path.stat().st_mtime_ns == before.st_mtime_ns) == (before.st_size, keep_times)
+
+    assert ingest_source(conn, "orders", date(2026, 10, 1), settings).count("loaded") == 1
+    assert conn.execute("select status from raw.orders").fetchall() == [("cancelled",)]
 
 
 def test_missed_nights_are_caught_up_and_future_partitions_wait(conn, landing, settings: Settings):
