@@ -35,13 +35,21 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pa_csv
 from psycopg import sql
+from psycopg.copy import QueuedLibpqWriter
 
 from proactive_crm.config import Settings
-from proactive_crm.landing.contract import SOURCES, Source
+from proactive_crm.landing.binary_copy import BinaryCopyEncoder, can_encode
+from proactive_crm.landing.contract import PG_TYPES, SOURCES, Source
 from proactive_crm.landing.discovery import LandingFile, discover
 from proactive_crm.landing.fingerprints import LoadedFile, loaded_files, look, remember_stat
 from proactive_crm.landing.parse import ParsedFile, UnreadableFileError, parse_file
-from proactive_crm.landing.raw_tables import ensure_raw_schema, rejected_relation, rejected_schema, rejected_table
+from proactive_crm.landing.raw_tables import (
+    LINEAGE_COLUMNS,
+    ensure_raw_schema,
+    rejected_relation,
+    rejected_schema,
+    rejected_table,
+)
 from proactive_crm.landing.validate import business_day_end, validate
 from proactive_crm.privacy.erasure_list import ErasedKeys, read_erased_keys
 from proactive_crm.privacy.landing_filter import Dropped, drop_erased, drop_erased_rejections
@@ -128,7 +136,8 @@ def latest_timestamps(source: Source, run_date: date, settings: Settings) -> dic
     return latest
 
 
-# Rows validated and sent per step: the server parses one batch while the next is validated (2 cores, 2 workers).
+# Rows validated and sent per step: the server parses one batch while the next is validated (2 cores, 2 workers):
+# the COPY's writer queues each batch and a thread of its own sends it, so ``write`` does not wait for the server.
 COPY_BATCH_ROWS = 100_000
 
 
@@ -201,6 +210,7 @@ def _stream_batches(
     keys, dropped = erased
     rejected = drop_erased_rejections(list(parsed.rejected), keys, dropped)
     options = pa_csv.WriteOptions(include_header=False, quoting_style="needed")
+    binary: BinaryCopyEncoder | None = None  # binary COPY where every column has an encoder; CSV otherwise
     with ExitStack() as stack:
         copy = None  # opened with the first batch that has rows, so a file of rejects sends no COPY
         for start in range(0, parsed.table.num_rows, COPY_BATCH_ROWS):
@@ -212,16 +222,37 @@ def _stream_batches(
                 continue
             rows = _copy_ready(checked.rows, lineage)
             if copy is None:
-                statement = sql.SQL("copy {} ({}) from stdin (format csv)").format(
-                    sql.Identifier("raw", source.name), sql.SQL(", ").join(map(sql.Identifier, rows.column_names))
+                pg_types = _pg_types(source, rows.column_names)
+                if can_encode(pg_types):
+                    binary = BinaryCopyEncoder(rows.column_names, pg_types)
+                statement = sql.SQL("copy {} ({}) from stdin (format {})").format(
+                    sql.Identifier("raw", source.name),
+                    sql.SQL(", ").join(map(sql.Identifier, rows.column_names)),
+                    sql.SQL("binary" if binary else "csv"),
                 )
-                copy = stack.enter_context(cur.copy(statement))
-            buffer = io.BytesIO()
-            pa_csv.write_csv(rows, buffer, options)
+                copy = stack.enter_context(cur.copy(statement, writer=QueuedLibpqWriter(cur)))
+                if binary:
+                    copy.write(binary.header())
             sent_lines.append(rows.column("_line_number").to_numpy())
-            copy.write(buffer.getbuffer())
+            if binary:
+                for part in binary.encode(rows):
+                    if part:
+                        copy.write(part)
+            else:
+                buffer = io.BytesIO()
+                pa_csv.write_csv(rows, buffer, options)
+                copy.write(buffer.getbuffer())
             loaded += rows.num_rows
+        if copy is not None and binary:
+            copy.write(binary.trailer())
     return loaded, sorted(rejected)
+
+
+def _pg_types(source: Source, names: list[str]) -> list[str]:
+    """The PostgreSQL type of each column sent, as the raw table declares it."""
+    types = {c.name: PG_TYPES[c.type] for c in source.columns}
+    types |= {name: ddl.split()[0] for name, ddl in LINEAGE_COLUMNS.items()}
+    return [types[name] for name in names]
 
 
 def _storable(text: str | None) -> str | None:

@@ -162,7 +162,10 @@ def _column_text(parsed: ParsedFile, name: str) -> pa.Array:
     if name not in parsed.table.column_names:
         return pa.nulls(n, pa.string())
     values = parsed.table.column(name).combine_chunks()
-    blank = pc.equal(pc.utf8_trim_whitespace(values), "")
+    # blank: empty or only whitespace (utf8_is_space is false for ""); neither test copies the strings as a trim does
+    blank = pc.or_(pc.equal(values, ""), pc.utf8_is_space(values))
+    if not pc.any(blank).as_py():
+        return values
     return pc.if_else(pc.fill_null(blank, False), pa.scalar(None, pa.string()), values)
 
 
@@ -212,7 +215,7 @@ def validate(
     latest = latest or {}
     n = parsed.table.num_rows
     typed: dict[str, pa.Array] = {}
-    faults: list[tuple[Fault, pa.Array, Column | None]] = _nul_faults(parsed)
+    faults: list[tuple[Fault, pa.Array, Column | None]] = _nul_faults(parsed) if parsed.may_hold_nul else []
     for column in source.columns:
         values = _column_text(parsed, column.name)
         mapping = value_mappings.get(f"{source.name}.{column.name}")
