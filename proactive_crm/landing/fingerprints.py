@@ -11,17 +11,24 @@ copy that preserves times (``cp -p``, ``rsync -a``) of a file whose fix did not 
 the change time; any write, rename or copy sets it, so such a re-delivery is still read. The price is one re-hash
 of every file after the landing folder itself is copied or restored, after which the new times are recorded
 (``remember_stat``) and the nights are cheap again.
+
+Filesystems stamp times from a coarse clock (a few milliseconds, a second on some), so a file rewritten at the same
+size within one tick of the look that recorded it would keep its stat. As git does with "racily clean" files, the
+times of a file changed less than ``SETTLED_NS`` before the look are not recorded: the next night reads it once more.
 """
 
 from __future__ import annotations
 
 import os
+import time
 from dataclasses import dataclass
 
 import psycopg
 from psycopg.rows import dict_row
 
 from proactive_crm.landing.discovery import LandingFile, checksum
+
+SETTLED_NS = 1_000_000_000
 
 
 @dataclass(frozen=True)
@@ -46,6 +53,13 @@ class Look:
     checksum: str
     data: bytes | None  # None when the stat matched the load on record (the file was not read)
     unchanged: bool
+    looked_at_ns: int
+
+    def times(self) -> tuple[int | None, int | None]:
+        """(mtime_ns, ctime_ns) to record: none for a file changed too shortly before the look to trust them."""
+        if self.looked_at_ns - max(self.stat.st_mtime_ns, self.stat.st_ctime_ns) < SETTLED_NS:
+            return None, None
+        return self.stat.st_mtime_ns, self.stat.st_ctime_ns
 
 
 def loaded_files(conn: psycopg.Connection, source_name: str) -> dict[str, LoadedFile]:
@@ -74,18 +88,19 @@ def look(file: LandingFile, loaded: LoadedFile | None) -> Look:
     and is read again then. Raises ``OSError`` when the file cannot be read.
     """
     seen = file.path.stat()
+    looked_at = time.time_ns()
     if loaded is not None and loaded.matches(seen):
-        return Look(seen, loaded.checksum, None, unchanged=True)
+        return Look(seen, loaded.checksum, None, True, looked_at)
     data = file.path.read_bytes()
     digest = checksum(data)
-    return Look(seen, digest, data, unchanged=loaded is not None and loaded.checksum == digest)
+    return Look(seen, digest, data, loaded is not None and loaded.checksum == digest, looked_at)
 
 
-def remember_stat(conn: psycopg.Connection, loaded: LoadedFile, seen: os.stat_result) -> None:
-    """Record the stat of a file found unchanged by its checksum (touched, copied, restored), so that the next night
-    trusts the stat again instead of re-reading the file."""
+def remember_stat(conn: psycopg.Connection, loaded: LoadedFile, found: Look) -> None:
+    """Record the times of a file found unchanged by its checksum (touched, copied, restored, or loaded too soon
+    after it was written to trust them), so that the next night trusts the stat instead of re-reading the file."""
     with conn.transaction():
         conn.execute(
             "update raw.load_audit set file_mtime_ns = %s, file_ctime_ns = %s where load_id = %s",
-            (seen.st_mtime_ns, seen.st_ctime_ns, loaded.load_id),
+            (*found.times(), loaded.load_id),
         )

@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import io
 import logging
-import os
 import re
 import time
 from contextlib import ExitStack
@@ -329,7 +328,7 @@ def load_file(
     settings: Settings,
     run_id: str | None,
     latest: dict[str, datetime] | None = None,
-    seen: os.stat_result | None = None,
+    times: tuple[int | None, int | None] = (None, None),
 ) -> FileResult:
     """Load one file in one transaction: audit row, replacement of an earlier delivery, rows, rejections.
 
@@ -342,7 +341,7 @@ def load_file(
         parsed = parse_file(file, source, data)
         read_seconds = time.perf_counter() - t0
         return _load_parsed(conn, source, file, parsed, data, digest, relative, settings, run_id, latest, started_at,
-                            read_seconds, seen)
+                            read_seconds, times)
     except (UnreadableFileError, CopyRefused) as exc:
         _record_failure(conn, run_id, file, relative, digest, len(data), str(exc), started_at, time.perf_counter() - t0)
         return FileResult(relative, file.partition_date, "failed", error=str(exc))
@@ -361,7 +360,7 @@ def _load_parsed(
     latest: dict[str, datetime] | None,
     started_at: datetime,
     read_seconds: float,
-    seen: os.stat_result | None,
+    times: tuple[int | None, int | None],
 ) -> FileResult:
     t1 = time.perf_counter()
     with conn.transaction(), conn.cursor() as cur:
@@ -376,8 +375,7 @@ def _load_parsed(
                 relative,
                 digest,
                 len(data),
-                seen.st_mtime_ns if seen else None,  # without a stat the next night reads the file again
-                seen.st_ctime_ns if seen else None,
+                *times,  # (mtime_ns, ctime_ns); none recorded: the next night reads the file again
                 parsed.rows_read,
                 started_at,
                 read_seconds,
@@ -477,7 +475,7 @@ def _ingest_file(
     digest = found.checksum
     if found.unchanged:
         if loaded is not None and found.data is not None:  # same content under a new stat: trust the new one
-            remember_stat(conn, loaded, found.stat)
+            remember_stat(conn, loaded, found)
         return FileResult(relative, file.partition_date, "unchanged", checksum=digest)
     data = found.data
     assert data is not None  # a file whose stat matched its load is unchanged
@@ -486,7 +484,7 @@ def _ingest_file(
         return FileResult(relative, file.partition_date, "failed", error=refused[relative], checksum=digest)
     try:
         outcome = load_file(
-            conn, source, file, data, digest, settings.landing_dir, settings, run_id, latest, found.stat
+            conn, source, file, data, digest, settings.landing_dir, settings, run_id, latest, found.times()
         )
         outcome.checksum = digest
         return outcome

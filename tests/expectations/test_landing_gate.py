@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import time
 from datetime import date
 
 import psycopg
@@ -12,6 +13,7 @@ from expectations.landing_gate import FilesRefused, run_landing_gate
 from expectations.outcome import QualityGateError
 from expectations.store import format_gate_summary
 from proactive_crm.config import Settings
+from proactive_crm.landing import fingerprints
 from proactive_crm.landing.ingest import IngestionError, ingest_source
 from tests.conftest import write_partition
 from tests.expectations.conftest import failed, results, with_quality
@@ -209,8 +211,10 @@ def test_results_are_written_once_per_run_date_and_loaded_files_are_not_validate
     assert qconn.execute(count).fetchall()[1] == ("reviews", len(first.findings))
 
 
-def test_the_gate_reads_only_files_whose_size_or_times_changed(qconn, landing, settings):
+def test_the_gate_reads_only_files_whose_size_or_times_changed(qconn, landing, settings, monkeypatch):
     path = write_partition(landing, "orders", "2026-10-01", ORDERS_HEADER + orders(5))
+    monkeypatch.setattr(fingerprints, "SETTLED_NS", 50_000_000)  # settled after 0.1 s instead of a second
+    time.sleep(0.1)
     ingest_source(qconn, "orders", DAY, settings)
     # A checksum the file no longer has: a gate that re-read the unchanged file would validate it again.
     qconn.execute("update raw.load_audit set checksum = 'not the content''s'")

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import gzip
 import os
+import time
 from datetime import date
 
 import psycopg
 import pytest
 
 from proactive_crm.config import Settings
+from proactive_crm.landing import fingerprints
 from proactive_crm.landing.ingest import IngestionError, ingest_source
 from tests.conftest import write_partition
 
@@ -146,10 +148,17 @@ def test_reload_is_idempotent_and_redelivery_replaces(conn, landing, settings: S
     assert audit[0][1] == audit[1][0] and audit[1][1] is None
 
 
-def test_a_file_whose_size_and_times_match_its_load_is_not_read_again(conn, landing, settings: Settings):
+def settle(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Let the files just written count as settled after 0.1 s instead of a second (fingerprints.SETTLED_NS)."""
+    monkeypatch.setattr(fingerprints, "SETTLED_NS", 50_000_000)
+    time.sleep(0.1)
+
+
+def test_a_file_whose_size_and_times_match_its_load_is_not_read_again(conn, landing, settings: Settings, monkeypatch):
     path = write_partition(
         landing, "orders", "2026-10-01", ORDERS_HEADER + "O1,C1,2026-10-01T10:00:00Z,web,completed,EUR,1\n"
     )
+    settle(monkeypatch)
     ingest_source(conn, "orders", date(2026, 10, 1), settings)
     # A checksum the file's content no longer has: a loader that re-read the file would see it as changed.
     conn.execute("update raw.load_audit set checksum = 'not the content''s' where status = 'loaded'")
@@ -158,19 +167,24 @@ def test_a_file_whose_size_and_times_match_its_load_is_not_read_again(conn, land
 
     conn.execute("update raw.load_audit set checksum = encode(sha256(%s), 'hex')", (path.read_bytes(),))
     conn.commit()
-    touched = path.stat().st_mtime_ns + 5_000_000_000
+    touched = path.stat().st_mtime_ns - 5_000_000_000
     os.utime(path, ns=(touched, touched))  # same content, new times: read and hashed, found unchanged
+    settle(monkeypatch)
     assert ingest_source(conn, "orders", date(2026, 10, 1), settings).count("unchanged") == 1
     audit = conn.execute("select file_mtime_ns, superseded_by from raw.load_audit").fetchall()
     assert audit == [(touched, None)]  # the new times are trusted from now on; still one load
 
 
 @pytest.mark.parametrize("keep_times", [False, True], ids=["new mtime", "mtime kept, as cp -p or rsync -a do"])
-def test_a_redelivery_of_the_same_size_under_the_same_name_is_loaded(conn, landing, settings: Settings, keep_times):
+def test_a_redelivery_of_the_same_size_under_the_same_name_is_loaded(
+    conn, landing, settings: Settings, keep_times, monkeypatch
+):
     line = "O1,C1,2026-10-01T10:00:00Z,web,{},EUR,1\n"
     path = write_partition(landing, "orders", "2026-10-01", ORDERS_HEADER + line.format("completed"))
+    settle(monkeypatch)
     ingest_source(conn, "orders", date(2026, 10, 1), settings)
     before = path.stat()
+    assert conn.execute("select file_mtime_ns from raw.load_audit").fetchone()[0] == before.st_mtime_ns
 
     path.write_text(ORDERS_HEADER + line.format("cancelled"), encoding="utf-8")  # as long as "completed"
     if keep_times:
@@ -179,6 +193,15 @@ def test_a_redelivery_of_the_same_size_under_the_same_name_is_loaded(conn, landi
 
     assert ingest_source(conn, "orders", date(2026, 10, 1), settings).count("loaded") == 1
     assert conn.execute("select status from raw.orders").fetchall() == [("cancelled",)]
+
+
+def test_the_times_of_a_file_written_just_before_its_load_are_not_trusted(conn, landing, settings, monkeypatch):
+    monkeypatch.setattr(fingerprints, "SETTLED_NS", 60_000_000_000)  # written "just before": within a minute
+    write_partition(landing, "orders", "2026-10-01", ORDERS_HEADER + "O1,C1,2026-10-01T10:00:00Z,web,completed,EUR,1\n")
+    ingest_source(conn, "orders", date(2026, 10, 1), settings)
+    # It could still change within the same tick of the filesystem's clock: the next night reads it again.
+    conn.execute("update raw.load_audit set checksum = 'not the content''s'")
+    assert ingest_source(conn, "orders", date(2026, 10, 1), settings).count("loaded") == 1
 
 
 def test_missed_nights_are_caught_up_and_future_partitions_wait(conn, landing, settings: Settings):
