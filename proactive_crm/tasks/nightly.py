@@ -171,13 +171,14 @@ def score_nightly(run_date: date) -> list[dict[str, Any]]:
 
 
 def decide_actions(run_date: date) -> dict[str, object]:
+    from ml.config import ml_config
     from proactive_crm.actions.decide import decide
 
     settings = load_settings()
     policy = load_policy(settings)
+    models_dir = ml_config(settings).models_dir  # the one registry (CRM_MODELS_DIR), uplift versions included
     with connect(warehouse_url(settings)) as conn:
-        summary = decide(conn, run_date, policy, settings.store_time_zone, settings.currency, settings.state_dir,
-                         settings)
+        summary = decide(conn, run_date, policy, settings.store_time_zone, settings.currency, models_dir, settings)
     return {"candidates": summary.count_candidates, **summary.outcomes, "suppressed_by": summary.suppressed,
             "selected_by_channel": summary.selected_by_channel, "notes": summary.notes,
             "seconds": round(summary.seconds, 1)}
