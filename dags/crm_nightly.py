@@ -83,9 +83,9 @@ def _run_date():
 def crm_nightly():  # noqa: C901 - one nested function per task (13 tasks), no branching of its own
     @task
     def ensure_roles() -> dict:
-        from proactive_crm.privacy.commands import ensure_roles_task
+        from proactive_crm.tasks.nightly import ensure_roles
 
-        return ensure_roles_task()
+        return ensure_roles()
 
     @task(pool=warehouse_pool())  # dbt builds and bulk loads share the warehouse's pool
     def ingest(source_name: str) -> dict:
@@ -152,9 +152,9 @@ def crm_nightly():  # noqa: C901 - one nested function per task (13 tasks), no b
 
     @task
     def apply_retention() -> dict:
-        from proactive_crm.privacy.commands import retention_task
+        from proactive_crm.tasks.nightly import apply_retention
 
-        return retention_task(_run_date())
+        return apply_retention(_run_date())
 
     @task
     def dbt_docs() -> str:

@@ -1,7 +1,8 @@
 """What each task of the ``crm_nightly`` DAG does, callable and testable without Airflow.
 
-In the order of the night: ``ingest`` (gate 1, then the loader) -> ``build_layer`` / ``build_warehouse`` (dbt) ->
-``warehouse_gate`` (gate 2) -> ``score`` -> ``decide_actions`` -> ``actions_gate`` (gate 3) -> ``publish_actions``.
+In the order of the night: ``ensure_roles`` -> ``ingest`` (gate 1, then the loader) -> ``build_layer`` /
+``build_warehouse`` (dbt) -> ``warehouse_gate`` (gate 2) -> ``score_nightly`` -> ``decide_actions`` -> ``actions_gate``
+(gate 3) -> ``publish_actions`` -> ``apply_retention``.
 Each replaces its own output for the run date, so a re-run of a night gives the same result.
 """
 
@@ -39,6 +40,14 @@ def business_date(data_interval_start: datetime, settings: Settings) -> date:
     The 02:00 run on the 2nd covers the interval that starts 02:00 on the 1st, so it loads partitions up to the 1st.
     """
     return local_date(data_interval_start, settings.store_time_zone)
+
+
+def ensure_roles() -> dict[str, list[str]]:
+    """The night's first task (and ``make demo``, ``python -m proactive_crm roles``): roles and grants, idempotent."""
+    from proactive_crm.privacy.roles import ensure_roles as ensure_roles_and_grants
+
+    with connect(warehouse_url(load_settings()), autocommit=True) as conn:
+        return ensure_roles_and_grants(conn)
 
 
 def ingest(source_name: str, run_date: date, run_id: str | None = None) -> dict[str, object]:
@@ -207,3 +216,15 @@ def publish_actions(run_date: date) -> dict[str, object]:
         report = format_top_actions(conn, run_date)
     log.info("top actions:\n%s", report)
     return {"published": result.counts, "outbox": str(result.outbox)}
+
+
+def apply_retention(run_date: date) -> dict[str, int]:
+    """Retention after publishing; returns rows (folders for the outbox) deleted per target."""
+    from proactive_crm.privacy.retention import apply_retention as delete_expired
+
+    settings = load_settings()
+    with connect(warehouse_url(settings), autocommit=True) as conn:
+        done = delete_expired(conn, run_date, settings, outbox_dir(settings, load_policy(settings)))
+    for d in done:
+        log.info("retention: %s older than %s (%d days): %d deleted", d.target, d.cutoff, d.days, d.rows)
+    return {d.target: d.rows for d in done}
