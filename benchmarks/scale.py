@@ -63,9 +63,9 @@ NIGHT_STEPS = (
 def run_step(step: str, run_date: date, full_refresh: bool) -> object:  # noqa: C901 - one branch per DAG task
     """Call what the DAG task calls and return its result (printed as JSON for the parent)."""
     if step == "ensure_roles":
-        from proactive_crm.privacy.commands import ensure_roles_task
+        from proactive_crm.tasks.nightly import ensure_roles
 
-        return ensure_roles_task()
+        return ensure_roles()
     if step == "ingest":
         from proactive_crm.landing.contract import SOURCES
         from proactive_crm.tasks.nightly import ingest
@@ -87,14 +87,10 @@ def run_step(step: str, run_date: date, full_refresh: bool) -> object:  # noqa: 
         from proactive_crm.tasks.nightly import score_nightly
 
         return score_nightly(run_date)
-    if step in ("decide_actions", "actions_gate", "publish_actions"):
+    if step in ("decide_actions", "actions_gate", "publish_actions", "apply_retention"):
         from proactive_crm.tasks import nightly
 
         return getattr(nightly, step)(run_date)
-    if step == "apply_retention":
-        from proactive_crm.privacy.commands import retention_task
-
-        return retention_task(run_date)
     if step == "dbt_docs":
         from proactive_crm.nightly_report.docs import generate_docs
 

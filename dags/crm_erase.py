@@ -7,8 +7,8 @@ Erases customers on request (GDPR art. 17, CCPA): trigger it with the ids in the
 
 The ids go (hashed) on the erasure list; their rows are deleted from every raw, rejected, staging, snapshot, mart,
 feature, score, decision and outbound table and from the outbox files; the nightly loader drops them from every
-later delivery (`rows_erased` in `raw.load_audit`). The task log shows counts only, never the ids. Logic lives in
-`proactive_crm.privacy`; this file is wiring only.
+later delivery (`rows_erased` in `raw.load_audit`). The task log shows counts only, never the ids. The task calls
+`proactive_crm.tasks.erase`, the logic is `proactive_crm.privacy.erasure`; this file is wiring only.
 """
 
 from __future__ import annotations
@@ -38,9 +38,9 @@ from airflow.sdk import Param, dag, get_current_context, task
 def crm_erase():
     @task
     def erase() -> dict:
-        from proactive_crm.privacy.commands import erase_task
+        from proactive_crm.tasks.erase import erase
 
-        return erase_task(list(get_current_context()["params"]["customer_ids"]))
+        return erase(list(get_current_context()["params"]["customer_ids"]))
 
     erase()
 

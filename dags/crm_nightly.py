@@ -41,7 +41,8 @@ Every task try writes a row to `ops.run_log` and every run a summary to `ops.nig
 good alerts the configured webhook / e-mail (`proactive_crm/callbacks.py`). Ingestion and the dbt builds share the
 pool `CRM_WAREHOUSE_POOL`; scoring runs on the queue `CRM_HEAVY_QUEUE` (README "Configuration").
 
-Logic lives in `proactive_crm.tasks.nightly`; this file is schedule and wiring only.
+Logic lives in `proactive_crm.tasks.nightly` (`run_task`: the business day, the step, which errors fail without a
+retry); this file is schedule and wiring only.
 """
 
 from __future__ import annotations
@@ -60,11 +61,10 @@ STORE_TZ = SETTINGS.store_time_zone
 HISTORY_START = SETTINGS.history_start_date  # history_start_date in the pipeline configuration
 
 
-def _run_date():
-    from proactive_crm.tasks.nightly import business_date
+def _run(task_id: str, **arguments: str):
+    from proactive_crm.tasks.nightly import run_task
 
-    context = get_current_context()
-    return business_date(context["data_interval_start"], load_settings())
+    return run_task(task_id, get_current_context(), **arguments)
 
 
 @dag(
@@ -80,93 +80,54 @@ def _run_date():
     **DAG_CALLBACKS,  # the night's summary row in ops.night_summary
     tags=["crm", "nightly"],
 )
-def crm_nightly():  # noqa: C901 - one nested function per task (13 tasks), no branching of its own
+def crm_nightly():  # noqa: C901 - one nested function per task (12 tasks), no branching of its own
     @task
     def ensure_roles() -> dict:
-        from proactive_crm.privacy.commands import ensure_roles_task
-
-        return ensure_roles_task()
+        return _run("ensure_roles")
 
     @task(pool=warehouse_pool())  # dbt builds and bulk loads share the warehouse's pool
     def ingest(source_name: str) -> dict:
-        from proactive_crm.landing.ingest import IngestionError
-        from proactive_crm.tasks.nightly import ingest
-        from proactive_crm.tasks.retries import fail_without_retry
+        return _run("ingest", source_name=source_name)
 
-        context = get_current_context()
-        # A bad file needs a fixed delivery, not a retry (the other files are loaded already); a lost worker or
-        # connection gets the DAG's retries, which load only what is not loaded yet.
-        with fail_without_retry(IngestionError):
-            return ingest(source_name, _run_date(), run_id=context["run_id"])
-
-    @task(pool=warehouse_pool())  # dbt builds and bulk loads share the warehouse's pool
+    @task(pool=warehouse_pool())
     def build_staging() -> dict:
-        from proactive_crm.tasks.nightly import build_layer
-
-        return build_layer("staging", _run_date())
+        return _run("build_staging")
 
     @task(pool=warehouse_pool())
     def build_warehouse() -> dict:
-        from proactive_crm.tasks.nightly import build_warehouse
-
-        return build_warehouse(_run_date())
+        return _run("build_warehouse")
 
     @task
     def warehouse_gate() -> dict:
-        from expectations.outcome import QualityGateError
-        from proactive_crm.tasks.nightly import warehouse_gate
-        from proactive_crm.tasks.retries import fail_without_retry
-
-        with fail_without_retry(QualityGateError):  # bad data; the message says what to check
-            return warehouse_gate(_run_date(), run_id=get_current_context()["run_id"])
+        return _run("warehouse_gate")
 
     @task(queue=heavy_queue())  # workers with the memory for the models
     def score_customers() -> list:
-        from ml.features import FeatureMismatch
-        from proactive_crm.tasks.nightly import score_nightly
-        from proactive_crm.tasks.retries import fail_without_retry
-
-        with fail_without_retry(FeatureMismatch):  # the model needs retraining or the mart its columns back
-            return score_nightly(_run_date())
+        return _run("score_customers")
 
     @task
     def decide_actions() -> dict:
-        from proactive_crm.tasks.nightly import decide_actions
-
-        return decide_actions(_run_date())
+        return _run("decide_actions")
 
     @task
     def actions_gate() -> dict:
-        from expectations.outcome import QualityGateError
-        from proactive_crm.tasks.nightly import actions_gate
-        from proactive_crm.tasks.retries import fail_without_retry
-
-        with fail_without_retry(QualityGateError):  # a wrong batch needs a fix; nothing gets published
-            return actions_gate(_run_date(), run_id=get_current_context()["run_id"])
+        return _run("actions_gate")
 
     @task
     def publish_actions() -> dict:
-        from proactive_crm.tasks.nightly import publish_actions
-
-        return publish_actions(_run_date())
+        return _run("publish_actions")
 
     @task
     def apply_retention() -> dict:
-        from proactive_crm.privacy.commands import retention_task
-
-        return retention_task(_run_date())
+        return _run("apply_retention")
 
     @task
     def dbt_docs() -> str:
-        from proactive_crm.nightly_report.docs import generate_docs
-
-        return str(generate_docs(_run_date()))
+        return _run("dbt_docs")
 
     @task
     def nightly_report() -> str:
-        from proactive_crm.nightly_report import write_report
-
-        return str(write_report(_run_date()))
+        return _run("nightly_report")
 
     (
         ensure_roles()

@@ -27,11 +27,11 @@ from expectations.results import Finding, findings_from_checkpoint, merge_batche
 from proactive_crm.config import Settings
 from proactive_crm.landing.contract import SOURCES, Source
 from proactive_crm.landing.discovery import LandingFile, discover
+from proactive_crm.landing.erased_rows import Dropped, drop_erased, drop_erased_rejections
+from proactive_crm.landing.erasure_list import ErasedKeys, read_erased_keys
 from proactive_crm.landing.fingerprints import LoadedFile, loaded_files, look
 from proactive_crm.landing.parse import ParsedFile, UnreadableFileError, parse_file
 from proactive_crm.landing.validate import NUMERIC_RE, business_day_end, parse_timestamps  # the loader's readings
-from proactive_crm.privacy.erasure_list import ErasedKeys, read_erased_keys
-from proactive_crm.privacy.landing_filter import Dropped, drop_erased, drop_erased_rejections
 from proactive_crm.quality_config import CheckConfig, QualityConfig
 
 log = logging.getLogger(__name__)

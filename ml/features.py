@@ -12,6 +12,7 @@
 
 from __future__ import annotations
 
+import logging
 from dataclasses import asdict, dataclass
 from datetime import date
 
@@ -28,6 +29,7 @@ from proactive_crm.warehouse_frames import qualified, read_frame, table_columns
 KEYS = ("customer_id", "as_of_date")
 NON_FEATURE_TYPES = ("date", "timestamp with time zone", "timestamp without time zone", "time", "interval")
 NUMERIC_TYPES = ("smallint", "integer", "bigint", "numeric", "real", "double precision", "boolean")
+log = logging.getLogger(__name__)
 MAX_LEVELS = 64  # categorical levels kept (most frequent first); rarer values count as missing
 HISTORY_COLUMNS = (
     "hist_frequency",
@@ -198,6 +200,11 @@ def build_spec(frame: pd.DataFrame, warehouse_types: dict[str, str], derived: li
         else:
             counts = frame[name].dropna().astype(str).value_counts(sort=True)
             levels = sorted(counts.index[:MAX_LEVELS].tolist())
+            if not levels:
+                log.warning(
+                    "feature %s is null in every training row (a retailer without that attribute): it enters the "
+                    "model as an empty column, which no tree splits on, until a training sees its values", name,
+                )
             spec.append(Feature(name, "categorical", "warehouse", pg_type, tuple(levels)))
     spec.extend(Feature(name, "numeric", "derived") for name in derived)
     return spec
@@ -208,7 +215,12 @@ def design_matrix(frame: pd.DataFrame, spec: list[Feature]) -> pd.DataFrame:
     columns: dict[str, pd.Series] = {}
     for feature in spec:
         values = frame[feature.name]
-        if feature.kind == "categorical":
+        if feature.kind == "categorical" and not feature.levels:
+            # xgboost cannot take a categorical without categories (its DMatrix fails); an all-missing number
+            # column carries the same nothing, keeps the model's columns those of the table, and scores the same
+            # whatever values the column holds later
+            columns[feature.name] = pd.Series(np.nan, index=frame.index, dtype="float32")
+        elif feature.kind == "categorical":
             text = values.astype("object").where(values.notna(), None)
             columns[feature.name] = pd.Series(pd.Categorical(text, categories=list(feature.levels)), index=frame.index)
         else:

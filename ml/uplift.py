@@ -11,6 +11,7 @@ this same learner through ``fit_learner`` on a real randomised test.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import numpy as np
@@ -195,11 +196,63 @@ def guard(fitted: Fitted) -> tuple[str, str]:
     return "qini_not_above_zero", f"{figures}: lower bound not above 0, Beta-Binomial response rates rank"
 
 
-def _save(model: UpliftModel, folder: Path) -> None:
-    folder.mkdir(parents=True, exist_ok=True)
-    for name, booster in (("treated", model.treated), ("untreated", model.untreated)):
+def registry_name(action_type: str) -> str:
+    """The learner's model in the registry: one per action type, beside the customer models."""
+    return f"uplift_{action_type}"
+
+
+def save_version(
+    models_dir: Path, model: UpliftModel, run_date: date, frame: pd.DataFrame, n_boot: int = 200
+) -> str:
+    """Write the two boosters of a fitted action type as a version of the model registry and return its
+    ``<model>/<version>`` (what ``actions.uplift_models.model_version`` records).
+
+    ``<models_dir>/uplift_<action_type>/<run date>-<fingerprint>/`` holds ``treated.ubj`` and ``untreated.ubj``
+    (XGBoost's own format; a side with one class only is a constant and has no file) and ``metadata.json``: what it
+    is, when it was trained, on how many rows, its out-of-fold Qini and the guard's status. No champion: the
+    decision step refits every night and ranks with the fit in memory; the versions are the record of what ranked.
+    The metadata keeps a digest of the training frame, never its rows (the erasure test reads every file)."""
+    from ml import registry
+    from ml.config import MLConfig
+
+    cfg = MLConfig(models_dir=models_dir)  # the registry needs only where the models live
+    name = registry_name(model.action_type)
+    digest = registry.fingerprint(frame, PARAMS, n_boot, registry.library_versions())
+    version = registry.make_version(run_date, digest)
+    staging = registry.staging_dir(cfg, name)
+    files = []
+    for side, booster in (("treated", model.treated), ("untreated", model.untreated)):
         if hasattr(booster, "save_model"):
-            booster.save_model(folder / f"{name}.ubj")
+            booster.save_model(staging / f"{side}.ubj")
+            files.append(f"{side}.ubj")
+    registry.write_json(staging / "metadata.json", {
+        "model": name,
+        "kind": "uplift_two_model",
+        "description": f"two-model (T-learner) XGBoost uplift of {model.action_type}: P(order | contacted) "
+        "- P(order | not contacted)",
+        "version": version,
+        "run_date": run_date.isoformat(),
+        "trained_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "count_rows": int(len(frame)),
+        "count_treated": model.count_treated,
+        "count_untreated": model.count_untreated,
+        "status": model.status,
+        "qini_coefficient": finite(model.qini),
+        "qini_ci_low": finite(model.qini_ci_low),
+        "qini_ci_high": finite(model.qini_ci_high),
+        "features": [*NUMERIC_FEATURES, *(f"channel={c}" for c in CHANNELS), *(f"segment={s}" for s in SEGMENTS)],
+        "params": PARAMS,
+        "bootstrap_samples": n_boot,
+        "files": files,
+        "data_fingerprint": digest,
+        "library_versions": registry.library_versions(),
+    })
+    registry.publish(cfg, name, version, staging)
+    return f"{name}/{version}"
+
+
+def finite(value: float | None) -> float | None:
+    return None if value is None or not np.isfinite(value) else float(value)
 
 
 def predict(model: UpliftModel, frame: pd.DataFrame, channel: str) -> np.ndarray:

@@ -26,7 +26,8 @@ from zoneinfo import ZoneInfo
 
 import pandas as pd
 
-from examples.olist.adapter import REPO_ROOT, STORE_TIME_ZONE, default_olist_dir, local_time_issue
+from examples.olist.mapping_rules import STORE_TIME_ZONE
+from examples.olist.olist_files import REPO_ROOT, default_olist_dir, local_time_issue
 
 TARGET_CUSTOMERS = 300
 SAMPLE_FILES = (

@@ -23,7 +23,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from examples.olist.adapter import _frame, write_landing
+from examples.olist.landing_writer import write_landing
+from examples.olist.mapping import _frame
 
 SHARED = Path(__file__).resolve().parents[2].parent / "shared" / "data"
 

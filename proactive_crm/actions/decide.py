@@ -251,10 +251,12 @@ def decide(
     policy: Policy,
     store_time_zone: str,
     currency: str = "EUR",
-    state_dir: Path | None = None,
+    models_dir: Path | None = None,
     settings: Settings | None = None,
 ) -> DecisionSummary:
     """Decide the night's actions and replace ``actions.decisions`` for ``run_date`` (one transaction).
+
+    The uplift learner's fits are saved as versions of the model registry in ``models_dir`` (None: not saved).
 
     The trigger models are built first, by dbt on its own connection, against the warehouse of ``settings``
     (default: the environment's, the one ``conn`` is expected to be connected to)."""
@@ -285,7 +287,7 @@ def decide(
         segments = sorted(set(frame["segment"].dropna()) if len(frame) else set()) or ["prospect"]
         rates = priority.response_table(policy, observed, segments)
         priority.store_response_table(conn, run_date, rates)
-        models = uplift.train_uplift(conn, policy, run_date, state_dir) if table_exists(conn, "core.fct_orders") \
+        models = uplift.train_uplift(conn, policy, run_date, models_dir) if table_exists(conn, "core.fct_orders") \
             else {t: uplift.UpliftModel(t, "below_minimum", 0, 0, detail="no core.fct_orders") for t in
                   policy.action_types}
         uplift.store_models(conn, run_date, models)

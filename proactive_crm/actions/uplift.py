@@ -12,8 +12,9 @@ that it orders customers better than random targeting, and the Beta-Binomial res
 ``detail`` of ``actions.uplift_models`` say which ranking served and why. The Hillstrom benchmark
 (benchmarks/uplift_hillstrom.py) trains this same learner through ``fit_learner`` on a real randomised test.
 The learner itself (features, the two models, Qini, the guard, saving the boosters) is ``ml/uplift.py``; this module
-chooses the training rows and folds, decides when to train and records the outcome. Boosters are saved in
-XGBoost's own format under ``<state_dir>/actions/uplift/<action_type>/<run_date>/``.
+chooses the training rows and folds, decides when to train and records the outcome. Each fit is saved as a version
+of the model registry, ``<models_dir>/uplift_<action_type>/<run date>-<fingerprint>/`` (``CRM_MODELS_DIR``), which
+``actions.uplift_models.model_version`` names.
 """
 
 from __future__ import annotations
@@ -22,7 +23,6 @@ import logging
 from datetime import date, timedelta
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 import psycopg
 
@@ -31,13 +31,14 @@ from ml.uplift import (  # noqa: F401
     NUMERIC_FEATURES,
     Fitted,
     UpliftModel,
-    _save,
     features,
+    finite,
     fit_out_of_fold,
     guard,
     predict,
     predict_uplift,
     qini_coefficient,
+    save_version,
 )
 from proactive_crm.actions.groups import buckets
 from proactive_crm.actions.policy import Policy
@@ -95,8 +96,10 @@ def fit_two_model(frame: pd.DataFrame, n_boot: int = 200) -> Fitted:
 
 
 def train_uplift(
-    conn: psycopg.Connection, policy: Policy, run_date: date, state_dir: Path | None = None
+    conn: psycopg.Connection, policy: Policy, run_date: date, models_dir: Path | None = None
 ) -> dict[str, UpliftModel]:
+    """One model per action type of the policy; each fit is written to the registry in ``models_dir`` (None: kept
+    in memory only, as the unit tests do)."""
     counts = outcome_counts(conn, policy, run_date)
     models: dict[str, UpliftModel] = {}
     for action_type in policy.action_types:
@@ -121,13 +124,9 @@ def train_uplift(
             f"two-model XGBoost on {n_t} treated / {n_u} untreated outcomes, {reason}",
             fitted.treated, fitted.untreated, fitted.qini_ci_low, fitted.qini_ci_high,
         )
-        if state_dir is not None:
-            _save(models[action_type], state_dir / "actions" / "uplift" / action_type / run_date.isoformat())
+        if models_dir is not None:
+            models[action_type].version = save_version(models_dir, models[action_type], run_date, frame)
     return models
-
-
-def _finite(value: float | None) -> float | None:
-    return None if value is None or not np.isfinite(value) else float(value)
 
 
 def store_models(conn: psycopg.Connection, run_date: date, models: dict[str, UpliftModel]) -> None:
@@ -138,8 +137,8 @@ def store_models(conn: psycopg.Connection, run_date: date, models: dict[str, Upl
             "qini_coefficient, qini_ci_low, qini_ci_high, ranking_method, model_version, detail) "
             "values (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
             [
-                (run_date, m.action_type, m.status, m.count_treated, m.count_untreated, _finite(m.qini),
-                 _finite(m.qini_ci_low), _finite(m.qini_ci_high), m.ranking_method, m.version, m.detail)
+                (run_date, m.action_type, m.status, m.count_treated, m.count_untreated, finite(m.qini),
+                 finite(m.qini_ci_low), finite(m.qini_ci_high), m.ranking_method, m.version, m.detail)
                 for m in models.values()
             ],
         )

@@ -40,8 +40,11 @@ from proactive_crm.config import Settings
 from proactive_crm.landing.binary_copy import BinaryCopyEncoder, can_encode
 from proactive_crm.landing.contract import PG_TYPES, SOURCES, Source
 from proactive_crm.landing.discovery import LandingFile, discover
+from proactive_crm.landing.erased_rows import Dropped, drop_erased, drop_erased_rejections
+from proactive_crm.landing.erasure_list import ErasedKeys, read_erased_keys
 from proactive_crm.landing.fingerprints import LoadedFile, loaded_files, look, remember_stat
 from proactive_crm.landing.parse import ParsedFile, UnreadableFileError, parse_file
+from proactive_crm.landing.raw_purge import forget_linked
 from proactive_crm.landing.raw_tables import (
     LINEAGE_COLUMNS,
     ensure_raw_schema,
@@ -50,9 +53,6 @@ from proactive_crm.landing.raw_tables import (
     rejected_table,
 )
 from proactive_crm.landing.validate import business_day_end, validate
-from proactive_crm.privacy.erasure_list import ErasedKeys, read_erased_keys
-from proactive_crm.privacy.landing_filter import Dropped, drop_erased, drop_erased_rejections
-from proactive_crm.privacy.raw_purge import forget_linked
 from proactive_crm.quality_config import QualityConfig
 
 log = logging.getLogger(__name__)

@@ -6,7 +6,7 @@ to ``rows_erased``), from the rejected rows whose raw text mentions them, and fr
 warehouse that has a ``customer_id``, ``order_id`` or ``anonymous_id`` column (staging is views; intermediate
 tables, snapshots, marts, ML features and scores, decisions, outbound tables); quality results that quote them
 have the id replaced. Then the outbox files are rewritten without their rows. The loader keeps them out of every
-later load (``proactive_crm.privacy.landing_filter``).
+later load (``proactive_crm.landing.erased_rows``).
 """
 
 from __future__ import annotations
@@ -22,9 +22,9 @@ import psycopg
 from psycopg import sql
 
 from proactive_crm.landing.contract import SOURCES
-from proactive_crm.privacy.erasure_list import add_keys, ensure_erasure_list, key_hash, read_erased_keys
-from proactive_crm.privacy.landing_filter import IDENTIFYING
-from proactive_crm.privacy.raw_purge import purge_raw, purge_rejected
+from proactive_crm.landing.erased_rows import IDENTIFYING
+from proactive_crm.landing.erasure_list import add_keys, ensure_erasure_list, key_hash, read_erased_keys
+from proactive_crm.landing.raw_purge import purge_raw, purge_rejected
 
 log = logging.getLogger(__name__)
 

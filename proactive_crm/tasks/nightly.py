@@ -1,7 +1,9 @@
 """What each task of the ``crm_nightly`` DAG does, callable and testable without Airflow.
 
-In the order of the night: ``ingest`` (gate 1, then the loader) -> ``build_layer`` / ``build_warehouse`` (dbt) ->
-``warehouse_gate`` (gate 2) -> ``score`` -> ``decide_actions`` -> ``actions_gate`` (gate 3) -> ``publish_actions``.
+In the order of the night: ``ensure_roles`` -> ``ingest`` (gate 1, then the loader) -> ``build_layer`` /
+``build_warehouse`` (dbt) -> ``warehouse_gate`` (gate 2) -> ``score_nightly`` -> ``decide_actions`` -> ``actions_gate``
+(gate 3) -> ``publish_actions`` -> ``apply_retention`` -> ``dbt_docs`` -> ``nightly_report``. ``run_task`` is what the
+DAG's tasks call: the business day from the Airflow run, the step, and which errors fail without a retry.
 Each replaces its own output for the run date, so a re-run of a night gives the same result.
 """
 
@@ -9,7 +11,7 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from datetime import date, datetime
 from typing import Any
@@ -24,6 +26,7 @@ from proactive_crm.landing.contract import SOURCES
 from proactive_crm.landing.ingest import SourceResult, ingest_source
 from proactive_crm.landing.raw_tables import ensure_raw_schema
 from proactive_crm.store_calendar import local_date
+from proactive_crm.tasks.retries import fail_without_retry
 from proactive_crm.warehouse import connect, warehouse_url
 
 log = logging.getLogger(__name__)
@@ -39,6 +42,14 @@ def business_date(data_interval_start: datetime, settings: Settings) -> date:
     The 02:00 run on the 2nd covers the interval that starts 02:00 on the 1st, so it loads partitions up to the 1st.
     """
     return local_date(data_interval_start, settings.store_time_zone)
+
+
+def ensure_roles() -> dict[str, list[str]]:
+    """The night's first task (and ``make demo``, ``python -m proactive_crm roles``): roles and grants, idempotent."""
+    from proactive_crm.privacy.roles import ensure_roles as ensure_roles_and_grants
+
+    with connect(warehouse_url(load_settings()), autocommit=True) as conn:
+        return ensure_roles_and_grants(conn)
 
 
 def ingest(source_name: str, run_date: date, run_id: str | None = None) -> dict[str, object]:
@@ -171,13 +182,14 @@ def score_nightly(run_date: date) -> list[dict[str, Any]]:
 
 
 def decide_actions(run_date: date) -> dict[str, object]:
+    from ml.config import ml_config
     from proactive_crm.actions.decide import decide
 
     settings = load_settings()
     policy = load_policy(settings)
+    models_dir = ml_config(settings).models_dir  # the one registry (CRM_MODELS_DIR), uplift versions included
     with connect(warehouse_url(settings)) as conn:
-        summary = decide(conn, run_date, policy, settings.store_time_zone, settings.currency, settings.state_dir,
-                         settings)
+        summary = decide(conn, run_date, policy, settings.store_time_zone, settings.currency, models_dir, settings)
     return {"candidates": summary.count_candidates, **summary.outcomes, "suppressed_by": summary.suppressed,
             "selected_by_channel": summary.selected_by_channel, "notes": summary.notes,
             "seconds": round(summary.seconds, 1)}
@@ -206,3 +218,69 @@ def publish_actions(run_date: date) -> dict[str, object]:
         report = format_top_actions(conn, run_date)
     log.info("top actions:\n%s", report)
     return {"published": result.counts, "outbox": str(result.outbox)}
+
+
+def apply_retention(run_date: date) -> dict[str, int]:
+    """Retention after publishing; returns rows (folders for the outbox) deleted per target."""
+    from proactive_crm.privacy.retention import apply_retention as delete_expired
+
+    settings = load_settings()
+    with connect(warehouse_url(settings), autocommit=True) as conn:
+        done = delete_expired(conn, run_date, settings, outbox_dir(settings, load_policy(settings)))
+    for d in done:
+        log.info("retention: %s older than %s (%d days): %d deleted", d.target, d.cutoff, d.days, d.rows)
+    return {d.target: d.rows for d in done}
+
+
+def dbt_docs(run_date: date) -> str:
+    from proactive_crm.nightly_report.docs import generate_docs
+
+    return str(generate_docs(run_date))
+
+
+def nightly_report(run_date: date) -> str:
+    from proactive_crm.nightly_report import write_report
+
+    return str(write_report(run_date))
+
+
+def _fails_without_retry(task_id: str) -> tuple[type[BaseException], ...]:
+    """The errors a retry cannot fix: a bad file needs a fixed delivery (the other files are loaded already), bad
+    data a fix, a model out of step with the warehouse retraining or the mart's columns back. Anything else (a lost
+    worker or connection) gets the DAG's retries, which load or build only what is not done yet."""
+    if task_id == "ingest":
+        from proactive_crm.landing.ingest import IngestionError
+
+        return (IngestionError,)
+    if task_id in ("warehouse_gate", "actions_gate"):
+        from expectations.outcome import QualityGateError
+
+        return (QualityGateError,)
+    if task_id == "score_customers":
+        from ml.features import FeatureMismatch
+
+        return (FeatureMismatch,)
+    return ()
+
+
+def run_task(task_id: str, context: Mapping[str, Any], **arguments: str) -> Any:
+    """What the ``crm_nightly`` task ``task_id`` runs, for the business day of the Airflow run in ``context`` (the
+    store-local day on which its data interval starts); ``arguments`` are the mapped task's (``source_name``)."""
+    run_date = business_date(context["data_interval_start"], load_settings())
+    run_id = context["run_id"]
+    steps: dict[str, Callable[[], Any]] = {
+        "ensure_roles": ensure_roles,
+        "ingest": lambda: ingest(arguments["source_name"], run_date, run_id=run_id),
+        "build_staging": lambda: build_layer("staging", run_date),
+        "build_warehouse": lambda: build_warehouse(run_date),
+        "warehouse_gate": lambda: warehouse_gate(run_date, run_id=run_id),
+        "score_customers": lambda: score_nightly(run_date),
+        "decide_actions": lambda: decide_actions(run_date),
+        "actions_gate": lambda: actions_gate(run_date, run_id=run_id),
+        "publish_actions": lambda: publish_actions(run_date),
+        "apply_retention": lambda: apply_retention(run_date),
+        "dbt_docs": lambda: dbt_docs(run_date),
+        "nightly_report": lambda: nightly_report(run_date),
+    }
+    with fail_without_retry(*_fails_without_retry(task_id)):
+        return steps[task_id]()

@@ -21,7 +21,7 @@ from psycopg import sql
 
 from devtools.local_airflow import dags_test
 from proactive_crm.config import load_settings
-from proactive_crm.privacy.erasure_list import key_hash
+from proactive_crm.landing.erasure_list import key_hash
 
 pytestmark = pytest.mark.integration
 

@@ -118,3 +118,37 @@ def test_a_model_that_fails_to_train_holds_back_only_its_own_promotion(
     assert any(line.startswith("next_purchase_category: training FAILED: UndefinedTable") for line in lines), lines
     assert not any("cold start" in line or "recorded no training" in line for line in lines), lines
     assert sum(f": trained {last_training(cfg, m)['version']}" in "\n".join(lines) for m in CUSTOMER_MODELS) == 3
+
+
+def test_a_text_feature_the_retailer_never_fills_trains_as_an_empty_column(
+    fashion_shop, empty_warehouse: str, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture,
+    tmp_path: Path,
+):
+    """A shop without product categories has `top_category` null on every feature row. Before, the categorical
+    had no level and xgboost's DMatrix failed (`cannot call vectorize on size 0 inputs`): crm_train failed."""
+    from proactive_crm.tasks.train import train_model
+
+    settings, env, root = fashion_shop
+    with psycopg.connect(empty_warehouse, autocommit=True) as conn:
+        conn.execute("create table ml.top_category_kept as select customer_id, as_of_date, top_category "
+                     "from ml.ml_customer_features")
+        conn.execute("update ml.ml_customer_features set top_category = null")
+    for key, value in {**env, "CRM_MODELS_DIR": str(tmp_path / "models")}.items():
+        monkeypatch.setenv(key, value)
+    try:
+        with caplog.at_level("WARNING", logger="ml.features"):
+            result = train_model("churn_risk", END)  # what crm_train's train task calls
+    finally:
+        with psycopg.connect(empty_warehouse, autocommit=True) as conn:
+            conn.execute("update ml.ml_customer_features as f set top_category = k.top_category "
+                         "from ml.top_category_kept as k where (f.customer_id, f.as_of_date) = "
+                         "(k.customer_id, k.as_of_date)")
+            conn.execute("drop table ml.top_category_kept")
+    assert result["status"] == "trained", result
+    assert any("top_category" in r.getMessage() and "null in every training row" in r.getMessage()
+               for r in caplog.records), [r.getMessage() for r in caplog.records]
+    cfg = _cfg(settings, {**env, "CRM_MODELS_DIR": str(tmp_path / "models")})
+    from ml.registry import load
+
+    spec = load(cfg, "churn_risk", str(result["version"])).metadata["features"]
+    assert any(f["name"] == "top_category" for f in spec)  # still in the spec: scoring matches the table's columns

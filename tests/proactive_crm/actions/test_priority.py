@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import timedelta
 from pathlib import Path
 
@@ -106,7 +107,8 @@ def test_ranking_switches_to_uplift_once_its_qini_is_surely_above_zero(db, polic
     policy = policy_with((("learning", "min_treated"), 150), (("learning", "min_untreated"), 20))
     # only the high-revenue customers respond to the contact: a difference the learner can see
     _night_with_matured_outcomes(db, policy, tmp_path, "total_revenue > 1000")
-    summary = decide(db, RUN_DATE, policy, STORE_TZ)
+    models_dir = tmp_path / "models"
+    summary = decide(db, RUN_DATE, policy, STORE_TZ, models_dir=models_dir)
     status, ranking, qini, low, high, detail = _served(db, "churn_prevention")
     assert status == "trained" and ranking == "uplift_two_model", detail
     assert 0 < low <= qini <= high and "lower bound above 0" in detail
@@ -126,6 +128,20 @@ def test_ranking_switches_to_uplift_once_its_qini_is_surely_above_zero(db, polic
                         "where run_date = %s", (RUN_DATE,)).fetchone()[0]
     assert stored == summary.ranking["churn_prevention"] and "lower bound above 0" in stored
     assert (tmp_path / "email").exists()
+    # the fit is a version of the one model registry, named by the table and the decisions it ranked
+    version = db.execute("select model_version from actions.uplift_models where run_date = %s "
+                         "and action_type = 'churn_prevention'", (RUN_DATE,)).fetchone()[0]
+    assert version.startswith(f"uplift_churn_prevention/{RUN_DATE:%Y%m%d}-"), version
+    metadata = json.loads((models_dir / version / "metadata.json").read_text())
+    assert metadata["status"] == "trained" and metadata["run_date"] == RUN_DATE.isoformat()
+    assert metadata["count_rows"] == metadata["count_treated"] + metadata["count_untreated"] > 0
+    assert metadata["qini_ci_low"] == pytest.approx(low)
+    assert {p.name for p in (models_dir / version).iterdir()} == {"treated.ubj", "untreated.ubj", "metadata.json"}
+    assert not (models_dir / "uplift_win_back").exists()  # below the minimum of outcomes: nothing fitted
+    ranked_by = db.execute("select distinct model_versions ->> 'ranking' from actions.decisions "
+                           "where run_date = %s and action_type = 'churn_prevention' and channel is not null",
+                           (RUN_DATE,)).fetchall()
+    assert ranked_by == [(version,)]
 
 
 def test_beta_binomial_keeps_ranking_while_the_qini_is_not_surely_above_zero(db, policy_with, tmp_path: Path) -> None:

@@ -12,7 +12,7 @@ import psycopg
 
 from devtools.local_airflow import AIRFLOW, airflow_env, ensure_metadata_db
 from proactive_crm.config import Settings
-from proactive_crm.privacy.erasure_list import key_hash
+from proactive_crm.landing.erasure_list import key_hash
 from proactive_crm.tasks import nightly
 from tests.conftest import write_partition
 

@@ -11,9 +11,10 @@ from collections.abc import Iterable
 import psycopg
 from psycopg import sql
 
+from proactive_crm.landing.contract import SOURCES
+from proactive_crm.landing.erased_rows import mentions
+from proactive_crm.landing.erasure_list import add_keys
 from proactive_crm.landing.raw_tables import rejected_schema, rejected_table
-from proactive_crm.privacy.erasure_list import add_keys
-from proactive_crm.privacy.landing_filter import mentions
 
 
 def _has_column(cur: psycopg.Cursor | psycopg.Connection, schema: str, table: str, column: str) -> bool:
@@ -71,8 +72,6 @@ def purge_rejected(cur: psycopg.Cursor | psycopg.Connection, source: str, hashes
 
 
 def rejected_table_name(source: str) -> str:
-    from proactive_crm.landing.contract import SOURCES
-
     return rejected_table(SOURCES[source])
 
 

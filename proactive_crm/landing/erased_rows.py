@@ -14,8 +14,8 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from proactive_crm.landing.erasure_list import ErasedKeys, key_hash
 from proactive_crm.landing.parse import ParsedFile
-from proactive_crm.privacy.erasure_list import ErasedKeys, key_hash
 
 # Per source, the columns that point at a person, and the erasure-list kind their values are matched against.
 IDENTIFYING: dict[str, tuple[tuple[str, str], ...]] = {

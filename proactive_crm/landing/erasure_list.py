@@ -1,8 +1,9 @@
 """The erasure list: hashed keys of people who asked to be forgotten, and of the records that point at them.
 
-Kept in the restricted schema and read by the loader before every file, so a retailer's export that still holds an
-erased customer never brings them back. Keys are SHA-256 hashes of the identifiers as delivered: the list itself
-holds no id, although a hash of a guessable id is pseudonymous, not anonymous (README "Privacy").
+Kept in the restricted schema, written by the erasure (``proactive_crm.privacy.erasure``) and read by the loader
+before every file, so a retailer's export that still holds an erased customer never brings them back. Keys are
+SHA-256 hashes of the identifiers as delivered: the list itself holds no id, although a hash of a guessable id is
+pseudonymous, not anonymous (README "Privacy").
 """
 
 from __future__ import annotations
