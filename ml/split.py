@@ -85,8 +85,8 @@ def plan_split(as_of_dates: Iterable[date], stats: DataStats, run_date: date, cf
     evaluable = [d for d in eligible if d + horizon <= observed_until]
     if not evaluable:
         raise InsufficientHistory(
-            f"no {cfg.as_of_grain}-start cut-off between {earliest} and {observed_until - horizon} with a fully observed "
-            f"{cfg.horizon_days}-day label window"
+            f"no {cfg.as_of_grain}-start cut-off between {earliest} and {observed_until - horizon} with a fully "
+            f"observed {cfg.horizon_days}-day label window"
         )
     eval_cutoff = evaluable[-1]
     train = _spaced([d for d in eligible if d + horizon <= eval_cutoff], eval_cutoff, cfg.cutoff_spacing_months)
