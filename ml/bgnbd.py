@@ -17,15 +17,12 @@ from scipy import optimize, special
 
 def feature_names(horizon_days: int) -> tuple[str, ...]:
     """P(alive), expected purchases and P(no purchase) in the horizon, and the customer's own rhythm: days since
-    the last purchase over their mean, median and latest gap between purchase days (missing for a single purchase
-    day). The median is robust to one long pause; the latest gap follows a rhythm that is speeding up or slowing."""
+    the last purchase over their mean gap between purchase days (missing for a single purchase day)."""
     return (
         "bgnbd_p_alive",
         f"bgnbd_expected_purchases_{horizon_days}d",
         f"bgnbd_p_no_purchase_{horizon_days}d",
         "rhythm_gap_ratio",
-        "rhythm_median_gap_ratio",
-        "rhythm_last_gap_ratio",
     )
 
 
@@ -123,29 +120,15 @@ def p_no_purchase(
 def features(params: BGNBDParams, summary: pd.DataFrame, horizon_days: int = 90) -> pd.DataFrame:
     """The derived features added to the XGBoost feature set, indexed like ``summary``."""
     x, tx, T = _summary_arrays(summary)
-    alive_name, purchases_name, silent_name, rhythm_name, median_name, last_name = feature_names(horizon_days)
+    alive_name, purchases_name, silent_name, rhythm_name = feature_names(horizon_days)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        rhythm = np.where(x > 0, (T - tx) / (tx / np.maximum(x, 1.0)), np.nan)
     return pd.DataFrame(
         {
             alive_name: p_alive(params, x, tx, T),
             purchases_name: expected_purchases(params, float(horizon_days), x, tx, T),
             silent_name: p_no_purchase(params, float(horizon_days), x, tx, T),
-            rhythm_name: _ratio(T - tx, np.where(x > 0, tx / np.maximum(x, 1.0), np.nan)),
-            median_name: _ratio(T - tx, _column(summary, "hist_median_gap")),
-            last_name: _ratio(T - tx, _column(summary, "hist_last_gap")),
+            rhythm_name: np.where(np.isfinite(rhythm), rhythm, np.nan),
         },
         index=summary.index,
     )
-
-
-def _column(frame: pd.DataFrame, name: str) -> np.ndarray:
-    """A gap column of ``ml.features.history_query`` (all missing in a summary without it)."""
-    if name not in frame:
-        return np.full(len(frame), np.nan)
-    return pd.to_numeric(frame[name], errors="coerce").to_numpy(dtype=float)
-
-
-def _ratio(days_since_last: np.ndarray, gap: np.ndarray) -> np.ndarray:
-    """Days since the last purchase in units of a gap; missing when the gap is missing or zero."""
-    with np.errstate(divide="ignore", invalid="ignore"):
-        ratio = days_since_last / gap
-    return np.where(np.isfinite(ratio), ratio, np.nan)

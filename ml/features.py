@@ -37,8 +37,6 @@ HISTORY_COLUMNS = (
     "hist_orders",
     "hist_revenue",
     "hist_mean_value",
-    "hist_median_gap",
-    "hist_last_gap",
 )
 
 
@@ -127,9 +125,6 @@ def purchase_days_cte(cfg: MLConfig, sample: int | None = None) -> sql.Composabl
 def history_query(cfg: MLConfig, window_days: int | None = None, sample: int | None = None) -> sql.Composable:
     """Per (customer, as-of date in %(as_of)s): completed-order history strictly before the as-of date.
 
-    The gaps between consecutive purchase days (``hist_median_gap``, ``hist_last_gap``: the one that ended with the
-    last purchase) are null for a single purchase day; each gap lies between two days before the as-of date.
-
     ``window_days`` keeps customers whose latest purchase lies within that many days (the scoring window).
     """
     having = sql.SQL("")
@@ -137,12 +132,7 @@ def history_query(cfg: MLConfig, window_days: int | None = None, sample: int | N
         having = sql.SQL("having c.as_of_date - max(p.ordered_date) <= {}").format(sql.Literal(window_days))
     return sql.SQL(
         """with cutoffs as (select unnest(%(as_of)s::date[]) as as_of_date),
-        {purchase_days},
-        gapped_days as (
-            select *, ordered_date - lag(ordered_date) over (partition by customer_id order by ordered_date)
-                as gap_days
-            from purchase_days
-        )
+        {purchase_days}
         select
             p.customer_id,
             c.as_of_date,
@@ -152,11 +142,9 @@ def history_query(cfg: MLConfig, window_days: int | None = None, sample: int | N
             (c.as_of_date - max(p.ordered_date))::int as hist_days_since_last,
             sum(p.n_orders)::int as hist_orders,
             sum(p.amount) as hist_revenue,
-            sum(p.amount) / count(*) as hist_mean_value,
-            percentile_cont(0.5) within group (order by p.gap_days) as hist_median_gap,
-            (array_agg(p.gap_days order by p.ordered_date desc))[1]::int as hist_last_gap
+            sum(p.amount) / count(*) as hist_mean_value
         from cutoffs c
-        join gapped_days p on p.ordered_date < c.as_of_date
+        join purchase_days p on p.ordered_date < c.as_of_date
         group by c.as_of_date, p.customer_id
         {having}"""
     ).format(purchase_days=purchase_days_cte(cfg, sample), having=having)

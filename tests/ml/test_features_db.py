@@ -106,25 +106,6 @@ def test_population_is_customers_with_a_completed_order_before_the_cutoff(wareho
     assert np.all(frame["hist_days_since_last"] >= 1)
 
 
-def test_purchase_gaps_are_those_between_purchase_days_before_the_cutoff(warehouse, mini_warehouse, mini_orders):
-    orders = mini_orders[0]
-    before = orders[orders.is_completed & (orders.ordered_date < AS_OF)]
-    days = before.groupby("customer_id")["ordered_date"].apply(lambda d: sorted(set(d)))
-    with psycopg.connect(warehouse) as conn:
-        frame = load_customer_frame(conn, mini_warehouse, [AS_OF]).set_index("customer_id")
-    checked = 0
-    for customer, purchase_days in days.items():
-        gaps = [(b - a).days for a, b in zip(purchase_days, purchase_days[1:], strict=False)]
-        row = frame.loc[customer]
-        if not gaps:
-            assert pd.isna(row["hist_median_gap"]) and pd.isna(row["hist_last_gap"])
-            continue
-        assert row["hist_median_gap"] == pytest.approx(float(np.median(gaps)))
-        assert row["hist_last_gap"] == gaps[-1]
-        checked += 1
-    assert checked > 20
-
-
 def test_a_training_sample_keeps_the_same_customers_at_every_cutoff(warehouse: str, mini_warehouse: MLConfig):
     cutoffs = [date(2025, 8, 1), date(2025, 10, 1)]
     with psycopg.connect(warehouse) as conn:
