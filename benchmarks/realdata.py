@@ -8,7 +8,8 @@ the nightly DAG builds the warehouse for the last day of the data in a database 
 as the demo's own-data path does), then ``ml.pipeline.train_and_evaluate`` and ``ml.promotion.promote`` run every
 model into a fresh registry, exactly as crm_train does. Printed per dataset: ROC AUC, PR AUC and top-decile lift
 of every method for churn, C-index for next purchase, Spearman for value, all on the same evaluation rows (the
-latest month-start cut-off whose label window is fully observed), and the method the pipeline serves.
+latest history as-of date, a month start or with ``warehouse.as_of_grain: week`` a Monday, whose label window is
+fully observed), and the method the pipeline serves.
 ``--reuse`` skips the nightly build when the dataset's database already holds it.
 """
 

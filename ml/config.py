@@ -46,6 +46,7 @@ class MLConfig:
     max_training_cutoffs: int = 12
     max_training_snapshots: int = 2_000_000
     min_history_days_before_cutoff: int = 30
+    as_of_grain: str = "month"  # the warehouse's history as-of dates (pipeline.yml warehouse.as_of_grain)
     scoring_window_days: int = 365
     category_window_days: int = 180
     cold_start: ColdStart = field(default_factory=ColdStart)
@@ -127,6 +128,10 @@ def ml_config(settings: Settings | None = None, env: dict[str, str] | None = Non
     if not isinstance(exclude, list):
         raise ConfigError(f"{where}: ml.exclude_features must be a list of column names")
 
+    # One setting for the warehouse and the models: the dbt var that decides which history as-of dates the feature
+    # mart holds also decides which of them are cut-offs (validated with the other warehouse vars).
+    as_of_grain = str(settings.section("warehouse").get("as_of_grain", d.as_of_grain))
+
     return MLConfig(
         models_dir=models_dir if models_dir.is_absolute() else PROJECT_ROOT / models_dir,
         horizon_days=_typed(section, "horizon_days", int, d.horizon_days, where, 7),
@@ -136,6 +141,7 @@ def ml_config(settings: Settings | None = None, env: dict[str, str] | None = Non
         min_history_days_before_cutoff=_typed(
             section, "min_history_days_before_cutoff", int, d.min_history_days_before_cutoff, where, 0
         ),
+        as_of_grain=as_of_grain,
         scoring_window_days=_typed(section, "scoring_window_days", int, d.scoring_window_days, where, 1),
         category_window_days=_typed(scoring, "category_window_days", int, d.category_window_days, where, 1),
         cold_start=ColdStart(

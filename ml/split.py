@@ -1,10 +1,11 @@
 """Time splits and the cold-start rule: which cut-offs train, which one evaluates, and whether there is enough data.
 
-Every label window is ``[cutoff, cutoff + horizon)``. The evaluation cut-off is the latest month start whose window
-is fully observed by the run (``cutoff + horizon <= run_date + 1``); training cut-offs are earlier month starts
-whose windows end on or before the evaluation cut-off, so no training label overlaps the evaluation period. The
-last training cut-off doubles as the validation cut-off (early stopping, BG/NBD feature choice) for a model fitted
-on the cut-offs whose windows end before it.
+Every label window is ``[cutoff, cutoff + horizon)``. Cut-offs are the feature table's history as-of dates: month
+starts, and Mondays too with the weekly grain (``warehouse.as_of_grain``). The evaluation cut-off is the latest one
+whose window is fully observed by the run (``cutoff + horizon <= run_date + 1``); training cut-offs are earlier
+ones whose windows end on or before the evaluation cut-off, so no training label overlaps the evaluation period.
+The last training cut-off doubles as the validation cut-off (early stopping, BG/NBD feature choice) for a model
+fitted on the cut-offs whose windows end before it.
 """
 
 from __future__ import annotations
@@ -68,19 +69,24 @@ def _spaced(candidates: list[date], anchor: date, every: int) -> list[date]:
     return [d for d in candidates if _months_between(d, anchor) % every == 0]
 
 
+def is_history_date(day: date, grain: str) -> bool:
+    """A month start, or with the weekly grain also a Monday (the dbt macro is_history_as_of_date)."""
+    return day.day == 1 or (grain == "week" and day.weekday() == 0)
+
+
 def plan_split(as_of_dates: Iterable[date], stats: DataStats, run_date: date, cfg: MLConfig) -> TimeSplit:
-    """Choose cut-offs among the month-start as-of dates the feature table holds."""
+    """Choose cut-offs among the history as-of dates the feature table holds (month starts; Mondays too, weekly)."""
     if stats.first_order_date is None:
         raise InsufficientHistory("no completed orders yet")
     observed_until = run_date + timedelta(days=1)
     horizon = timedelta(days=cfg.horizon_days)
     earliest = stats.first_order_date + timedelta(days=cfg.min_history_days_before_cutoff)
-    eligible = sorted({d for d in as_of_dates if d.day == 1 and d >= earliest})
+    eligible = sorted({d for d in as_of_dates if is_history_date(d, cfg.as_of_grain) and d >= earliest})
     evaluable = [d for d in eligible if d + horizon <= observed_until]
     if not evaluable:
         raise InsufficientHistory(
-            f"no month-start cut-off between {earliest} and {observed_until - horizon} with a fully observed "
-            f"{cfg.horizon_days}-day label window"
+            f"no {cfg.as_of_grain}-start cut-off between {earliest} and {observed_until - horizon} with a fully "
+            f"observed {cfg.horizon_days}-day label window"
         )
     eval_cutoff = evaluable[-1]
     train = _spaced([d for d in eligible if d + horizon <= eval_cutoff], eval_cutoff, cfg.cutoff_spacing_months)

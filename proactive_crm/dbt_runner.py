@@ -37,7 +37,9 @@ WAREHOUSE_VARS: dict[str, type] = {
     "session_timeout_minutes": int,
     "actions_lookback_days": int,
     "calendar_start_date": date,
+    "as_of_grain": str,
 }
+WAREHOUSE_CHOICES: dict[str, tuple[str, ...]] = {"as_of_grain": ("month", "week")}
 
 OPS_DDL = """
 create schema if not exists ops;
@@ -97,6 +99,10 @@ def warehouse_vars(settings: Settings) -> dict[str, object]:
                 except ValueError:
                     raise ConfigError(f"{where}.{key}: must be a date YYYY-MM-DD, found {value!r}") from None
             chosen[key] = value.isoformat()
+        elif WAREHOUSE_VARS[key] is str:
+            if value not in WAREHOUSE_CHOICES[key]:
+                raise ConfigError(f"{where}.{key}: must be one of {', '.join(WAREHOUSE_CHOICES[key])}, found {value!r}")
+            chosen[key] = value
         elif isinstance(value, bool) or not isinstance(value, int) or value < 1:
             raise ConfigError(f"{where}.{key}: must be a whole number of at least 1, found {value!r}")
         else:

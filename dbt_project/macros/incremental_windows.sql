@@ -52,15 +52,29 @@
 
 
 {#
-    Pre-hook of the models kept per as-of date (month starts for history, run_date + 1 for the night): drop the
-    previous night's as-of date unless it is a month start, and any as-of date after run_date + 1 (left by a
-    later run when an earlier day is re-run).
+    Whether a date is one of the history's as-of dates: a month start, or with var('as_of_grain') 'week' also a
+    Monday (the ISO week start). Any other as-of date is a night's scoring date (run_date + 1).
+#}
+{% macro is_history_as_of_date(date_expr) -%}
+    {%- set grain = var('as_of_grain') -%}
+    {%- if grain not in ('month', 'week') -%}
+        {{ exceptions.raise_compiler_error("var as_of_grain must be 'month' or 'week', found '" ~ grain ~ "'") }}
+    {%- endif -%}
+    ({{ date_expr }} = cast({{ dbt.date_trunc('month', date_expr) }} as date)
+    {%- if grain == 'week' %} or {{ date_expr }} = cast({{ dbt.date_trunc('week', date_expr) }} as date){% endif -%})
+{%- endmacro %}
+
+
+{#
+    Pre-hook of the models kept per as-of date (history dates, run_date + 1 for the night): drop the previous
+    night's as-of date unless it is a history date, and any as-of date after run_date + 1 (left by a later run
+    when an earlier day is re-run).
 #}
 {% macro delete_stale_as_of_dates() -%}
     {% if is_incremental() %}
     delete from {{ this }}
     where (
-        as_of_date <> cast({{ dbt.date_trunc('month', 'as_of_date') }} as date)
+        not {{ is_history_as_of_date('as_of_date') }}
         and as_of_date <> {{ dbt.dateadd('day', 1, run_date()) }}
     )
         or as_of_date > {{ dbt.dateadd('day', 1, run_date()) }}

@@ -72,7 +72,8 @@ def two_warehouses(request, warehouse: str, tmp_path_factory: pytest.TempPathFac
 
     root = tmp_path_factory.mktemp("leakage")
     config = root / "pipeline.yml"
-    config.write_text(f"store_time_zone: {request.param}\n", encoding="utf-8")
+    # The weekly grain: its as-of dates (Mondays and month starts) include every monthly one.
+    config.write_text(f"store_time_zone: {request.param}\nwarehouse: {{as_of_grain: week}}\n", encoding="utf-8")
     full = root / "full"
     generate(SynthConfig(customers=400, days=150, seed=11, out_dir=full, end_date=END, quiet=True))
     cut = root / "cut"
@@ -108,6 +109,7 @@ def _mart(url: str) -> pd.DataFrame:
 def test_feature_mart_rows_do_not_move_when_the_future_changes(two_warehouses):
     full, cut = (_mart(url) for url in two_warehouses)
     assert full["as_of_date"].nunique() >= 4 and len(full) > 500
+    assert any(d.weekday() == 0 and d.day != 1 for d in full["as_of_date"])  # weekly as-of dates are checked too
     pd.testing.assert_frame_equal(full, cut)
 
 

@@ -38,6 +38,23 @@ def test_cutoffs_respect_spacing_and_minimum_history():
     assert all((months[-1] - m) % 2 == 0 for m in months)
 
 
+def test_weekly_grain_adds_mondays_as_cutoffs_and_keeps_windows_apart():
+    """Four months of history (Ta-Feng): one monthly training cut-off, five with Mondays as well."""
+    days = [date(2000, 11, 1) + timedelta(days=i) for i in range(121)]
+    history = [d for d in days if d.day == 1 or d.weekday() == 0]
+    cfg = CFG.with_(horizon_days=30)
+    run_date = date(2001, 2, 28)
+    monthly = plan_split(history, stats(date(2000, 11, 1)), run_date, cfg)
+    weekly = plan_split(history, stats(date(2000, 11, 1)), run_date, cfg.with_(as_of_grain="week"))
+    assert (monthly.eval_cutoff, monthly.train_cutoffs) == (date(2001, 1, 1), (date(2000, 12, 1),))
+    assert weekly.eval_cutoff == date(2001, 1, 29)  # the latest Monday whose 30 days end by run_date + 1
+    assert weekly.train_cutoffs == (date(2000, 12, 1), *(date(2000, 12, d) for d in (4, 11, 18, 25)))
+    assert all(c + timedelta(days=30) <= weekly.eval_cutoff for c in weekly.train_cutoffs)
+    # a stray as-of date that is neither (an old night's scoring date) is never a cut-off
+    assert date(2000, 12, 20) not in plan_split([*history, date(2000, 12, 20)], stats(date(2000, 11, 1)), run_date,
+                                                cfg.with_(as_of_grain="week")).train_cutoffs
+
+
 def test_too_short_a_history_is_a_cold_start():
     with pytest.raises(InsufficientHistory, match="no training cut-off"):
         plan_split(MONTH_STARTS, stats(date(2026, 5, 1)), date(2026, 10, 31), CFG)

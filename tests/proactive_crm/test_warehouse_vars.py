@@ -40,6 +40,7 @@ def test_the_section_reaches_dbt_as_vars(tmp_path: Path, warehouse: str):
         ("{late_data_days: seven}", r"warehouse.late_data_days: must be a whole number of at least 1, found 'seven'"),
         ("{calendar_start_date: soon}", r"warehouse.calendar_start_date: must be a date YYYY-MM-DD, found 'soon'"),
         ("{active_max_days: 200}", r"active_max_days \(200\) must be below at_risk_max_days \(180\)"),
+        ("{as_of_grain: daily}", r"warehouse.as_of_grain: must be one of month, week, found 'daily'"),
     ],
 )
 def test_bad_values_name_the_file_and_the_key(tmp_path: Path, section: str, message: str):

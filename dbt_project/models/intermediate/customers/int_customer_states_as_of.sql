@@ -2,7 +2,7 @@
     Each customer's standing as of the start of a store-local day (as_of_date), from completed orders strictly before it:
     counts and revenue, lifecycle and loyalty status, RFM scores and segment, Pareto value class. As-of dates are
     the first day of every month from the first month with customer activity up to run_date (history for KPI
-    segments and ML training) and run_date + 1 (today's standing, for the customer view and nightly scoring).
+    segments and ML training; every Monday too with var('as_of_grain') 'week') and run_date + 1 (today's standing, for the customer view and nightly scoring).
 
     - Status day: as_of_date - 1, the last complete day; days_since_last_order is counted to it.
     - Lifecycle: active when days_since_last_order <= var('active_max_days'), at_risk up to
@@ -17,10 +17,10 @@
       below 95%, tail otherwise (including every customer without revenue).
 
 
-    Incremental, unlike the rest of this folder: a month start's standing only depends on data before it, so a
+    Incremental, unlike the rest of this folder: a history date's standing only depends on data before it, so a
     night computes the as-of dates not yet in the table, those within late_data_days of run_date + 1 (late and
     corrected deliveries) and run_date + 1, replacing each as-of date whole (delete+insert on as_of_date). The
-    pre-hook drops the previous night's as-of date unless it is a month start, and any as-of date after
+    pre-hook drops the previous night's as-of date unless it is a history date, and any as-of date after
     run_date + 1 (left by a later run when an earlier day is re-run).
 #}
 {{
@@ -65,7 +65,7 @@ candidate_as_of_dates as (
 
     select calendar.date_day as as_of_date
     from calendar
-    where calendar.date_day = calendar.month_start
+    where {{ is_history_as_of_date('calendar.date_day') }}
         and calendar.date_day <= {{ run_date() }}
         and calendar.date_day >= (select {{ dbt.date_trunc('month', 'min(activity_date)') }} from activity)
 

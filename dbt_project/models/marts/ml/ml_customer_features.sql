@@ -1,12 +1,12 @@
 {#
     Point in time: every feature of (customer_id, as_of_date) is computed from data dated strictly before
     as_of_date (orders, order lines, reviews, web events by their store-local date; identifications of web visitors
-    made before as_of_date). As-of dates are the month starts of the history (training) and run_date + 1
+    made before as_of_date). As-of dates are int_customer_states_as_of's: the history's (training) and run_date + 1
     (nightly scoring: the run for business day R has complete data through R).
 
     Incremental (folder default): a night computes the as-of dates not yet in the table plus those within
     late_data_days of run_date + 1, so data delivered up to that many days late is included, and never
-    recomputes older ones. The pre-hook drops the previous night's scoring date unless it is a month start, and
+    recomputes older ones. The pre-hook drops the previous night's scoring date unless it is a history date, and
     any as-of date after run_date + 1 (left by a later run when an earlier day is re-run).
 #}
 {{
