@@ -46,7 +46,7 @@ lint: $(STAMP)
 # database of its own on the same server. TEST_WORKERS=0 runs everything in one process.
 TEST_WORKERS ?= 2
 test: lint
-	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadfile --durations=15 $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder --durations=15 $(PYTEST_ARGS)
 
 # The tests that need no database (no warehouse, dbt or Airflow run): seconds, for the edit-test loop.
 test-fast: $(STAMP)

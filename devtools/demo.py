@@ -22,7 +22,7 @@ from pathlib import Path
 
 import psycopg
 
-from devtools.local_airflow import dags_test
+from devtools.local_airflow import RESCORE_SKIPS, dags_test
 from expectations.store import format_gate_summary
 from ml.evaluation_report import format_model_summary
 from proactive_crm.actions.top_actions import format_top_actions
@@ -33,10 +33,6 @@ from proactive_crm.run_summary import count_landing_rows, format_load_summary, t
 from proactive_crm.warehouse import connect, ensure_database, recreate_database, warehouse_url
 
 DEFAULT_END_DATE = date(2026, 10, 31)
-# The re-run after the first training scores the night again with the new models: what the first night built
-# (roles, loads, the warehouse and its gate, retention, dbt docs) stands, so those tasks are marked done unrun.
-RERUN_SKIPS = ("ensure_roles", "ingest", "build_staging", "build_warehouse", "warehouse_gate", "apply_retention",
-               "dbt_docs")
 # The first night of a fresh install is scored again after training, and that re-run writes the report.
 FIRST_NIGHT_SKIPS = ("nightly_report",)
 # The pipeline's own task-log lines (the gates log from expectations.*); library and ml.* lines stay in the log file.
@@ -103,7 +99,7 @@ def _train_and_rerun(settings: Settings, run_date: date, night_log: Path) -> int
         print(f"    crm_train FAILED (exit {train_code}) for the models marked above; see {train_log}", file=sys.stderr)
     # Even without a new champion: tonight's scores then state what serves and why (a baseline, cold start).
     rerun_log = night_log.with_name(f"{night_log.stem}_after_training.log")  # the first night's log stays
-    code = dags_test("crm_nightly", run_date, settings, rerun_log, on_line=_show_progress, skip=RERUN_SKIPS)
+    code = dags_test("crm_nightly", run_date, settings, rerun_log, on_line=_show_progress, skip=RESCORE_SKIPS)
     print(f"    full log of the re-run: {rerun_log}")
     return code
 

@@ -215,12 +215,13 @@ def build(
     run_date: date,
     conn: psycopg.Connection,
     full_refresh: bool = False,
+    extra_vars: dict[str, object] | None = None,
 ) -> list[NodeResult]:
     """``dbt build --select <selector>`` (``--full-refresh`` rebuilds the incremental models); record timings; raise
     DbtError naming every failed node."""
     args = ["build", "--select", selector, *(["--full-refresh"] if full_refresh else [])]
     # A full refresh tests the incremental web tables on their whole history, not only the look-back window.
-    extra_vars: dict[str, object] | None = {"test_full_history": True} if full_refresh else None
+    extra_vars = {**(extra_vars or {}), **({"test_full_history": True} if full_refresh else {})}
     code, invocation_id, results = run_dbt(args, url, settings, run_date, extra_vars)
     command = " ".join(args)
     if invocation_id:

@@ -20,12 +20,41 @@ import pytest
 from proactive_crm.config import PROJECT_ROOT, Settings, load_settings
 from proactive_crm.warehouse import warehouse_url, with_database
 
+# What each module that runs whole nights costs, setup included (seconds, `--durations` of `make test` on a busy
+# 2-core machine). Under `make test` each pytest-xdist worker takes whole files in collection order
+# (`--dist loadfile --no-loadscope-reorder`): these go first, longest first, so that the last files the workers
+# take are short ones and both finish together. xdist's own order (most tests first) left the two-test modules that
+# run a whole night to the end, where one worker ran them while the other had finished. A module not listed here
+# that is marked integration counts as DEFAULT_INTEGRATION_SECONDS.
+WHOLE_NIGHT_SECONDS = {
+    "tests/integration/test_olist_nightly.py": 400,
+    "tests/integration/test_actions_loop.py": 220,
+    "tests/integration/test_nightly_dag.py": 220,
+    "tests/integration/test_privacy_erasure.py": 170,
+    "tests/integration/test_store_time_zones.py": 150,
+    "tests/integration/test_warehouse_kpis.py": 150,
+    "tests/integration/test_nightly_report.py": 120,
+    "tests/integration/test_train_without_consumables.py": 120,
+    "tests/integration/test_history_before_2000.py": 120,
+}
+DEFAULT_INTEGRATION_SECONDS = 60
+
+
+def expected_seconds(item: pytest.Item) -> int:
+    module = item.nodeid.split("::", 1)[0]
+    if module in WHOLE_NIGHT_SECONDS:
+        return WHOLE_NIGHT_SECONDS[module]
+    return DEFAULT_INTEGRATION_SECONDS if item.get_closest_marker("integration") else 0
+
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Mark every test that needs the database: ``make test-fast`` runs the others (``-m "not warehouse"``)."""
+    """Mark every test that needs the database: ``make test-fast`` runs the others (``-m "not warehouse"``); then
+    put the modules that run whole nights first, longest first (a stable sort: tests keep their order in a module).
+    """
     for item in items:
         if "warehouse" in getattr(item, "fixturenames", ()):
             item.add_marker(pytest.mark.warehouse)
+    items.sort(key=lambda item: -expected_seconds(item))
 
 
 def _server_url() -> str:

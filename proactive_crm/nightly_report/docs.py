@@ -31,6 +31,7 @@ class DocsError(RuntimeError):
 
 def generate_docs(run_date: date, settings: Settings | None = None, url: str | None = None) -> Path:
     """Generate the docs (manifest and catalog of the warehouse as built tonight); return the index.html path."""
+    from proactive_crm.actions.triggers import night_vars
     from proactive_crm.dbt_runner import run_dbt, target_dir
     from proactive_crm.nightly_report import docs_dir
     from proactive_crm.warehouse import warehouse_url
@@ -42,7 +43,8 @@ def generate_docs(run_date: date, settings: Settings | None = None, url: str | N
     if (out / "index.html").exists() and _read(out / FINGERPRINT_FILE) == fingerprint:
         log.info("dbt docs unchanged (same project, configuration, dbt and warehouse): %s", out / "index.html")
         return out / "index.html"
-    code, _, _ = run_dbt(["docs", "generate", "--static"], url, settings, run_date)
+    # The night's dbt vars: the builds and the trigger run passed the same, so dbt reuses their parse.
+    code, _, _ = run_dbt(["docs", "generate", "--static"], url, settings, run_date, night_vars(settings, run_date))
     target = target_dir(settings)
     static = target / "static_index.html"
     if code != 0 or not static.exists():

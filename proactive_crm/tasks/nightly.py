@@ -21,6 +21,7 @@ from psycopg import sql
 
 from proactive_crm.actions.policy import load_policy, outbox_dir
 from proactive_crm.actions.store import ensure_actions_schema
+from proactive_crm.actions.triggers import night_vars
 from proactive_crm.config import Settings, load_settings
 from proactive_crm.landing.contract import SOURCES
 from proactive_crm.landing.ingest import SourceResult, ingest_source
@@ -102,7 +103,8 @@ def build_layer(selector: str, run_date: date, full_refresh: bool = False) -> di
         # Every raw table exists, even for a source that has never delivered (no web tracking, no responses yet).
         ensure_raw_schema(conn, list(SOURCES.values()))
         ensure_actions_schema(conn)  # the actions effectiveness mart reads the decisions from the first night on
-        results = build(selector, url, settings, run_date, conn, full_refresh)
+        # The night's one set of dbt vars, so this build, the trigger run and the docs share one parse.
+        results = build(selector, url, settings, run_date, conn, full_refresh, night_vars(settings, run_date))
         if WAREHOUSE_SELECTOR in selector.split():
             _record_zone(conn, settings)
     return {

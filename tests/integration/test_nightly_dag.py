@@ -1,6 +1,9 @@
 """crm_nightly end to end with ``airflow dags test`` on a small generated retailer with injected defects.
 
-One generated sample, one test database, one Airflow home: the runs below happen in order, as nights would.
+One generated sample, one test database, one Airflow home: the runs below happen in order, as nights would. The
+first night runs every task; it is also the good night whose run log (``ops.run_log``, ``ops.night_summary``) the
+callbacks must write, and the night with an unreadable file the failed one that posts an alert to the webhook
+receiver started here (the callbacks' checks share these nights instead of running two nights of their own).
 """
 
 from __future__ import annotations
@@ -10,12 +13,15 @@ import os
 import re
 import subprocess
 import sys
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
 
 import psycopg
 import pytest
 
+from deploy.receivers import WebhookReceiver
 from devtools.local_airflow import REPORTING_TASKS, dags_test
 from proactive_crm.config import Settings, load_settings
 from proactive_crm.landing.contract import SOURCES
@@ -26,10 +32,21 @@ from proactive_crm.run_summary import count_landing_rows
 pytestmark = pytest.mark.integration
 
 END = date(2026, 10, 31)
+FIRST_NIGHT = END - timedelta(days=2)  # END - 1 is then missed, and caught up by the night of END
+TASKS = {"ensure_roles", "ingest", "build_staging", "build_warehouse", "warehouse_gate", "score_customers",
+         "decide_actions", "actions_gate", "publish_actions", "apply_retention", "dbt_docs", "nightly_report"}
+
+
+@dataclass
+class Nights:
+    settings: Settings
+    run: Callable[[date], tuple[int, str]]
+    receiver: WebhookReceiver
+    first_night: tuple[int, str]  # exit code and log of the night of FIRST_NIGHT, which runs every task
 
 
 @pytest.fixture(scope="module")
-def nightly(empty_warehouse: str, tmp_path_factory: pytest.TempPathFactory):
+def nightly(empty_warehouse: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Nights]:
     root = tmp_path_factory.mktemp("nightly")
     landing = root / "landing"
     subprocess.run(
@@ -56,17 +73,22 @@ def nightly(empty_warehouse: str, tmp_path_factory: pytest.TempPathFactory):
 
     nights: list[date] = []
 
-    def run(day: date) -> tuple[int, str]:
-        log = root / f"run_{day}_{len(nights)}.log"
-        # An empty model registry: a developer's trained models must not change what this night does.
-        env = {"CRM_WAREHOUSE_URL": empty_warehouse, "CRM_MODELS_DIR": str(root / "models")}
-        # The first night runs every task; later ones leave out the docs and the report, which nothing here checks.
-        skip = REPORTING_TASKS if nights else ()
-        nights.append(day)
-        code = dags_test("crm_nightly", day, settings, log, env_extra=env, skip=skip)
-        return code, log.read_text()
+    with WebhookReceiver() as receiver:
 
-    return settings, run
+        def run(day: date) -> tuple[int, str]:
+            log = root / f"run_{day}_{len(nights)}.log"
+            # An empty model registry: a developer's trained models must not change what this night does.
+            env = {"CRM_WAREHOUSE_URL": empty_warehouse, "CRM_MODELS_DIR": str(root / "models"),
+                   "CRM_ALERT_WEBHOOK_URL": receiver.url}
+            # The first night runs every task; later ones leave out the docs and the report, which the first
+            # night's run log covers.
+            skip = REPORTING_TASKS if nights else ()
+            nights.append(day)
+            code = dags_test("crm_nightly", day, settings, log, env_extra=env, skip=skip)
+            return code, log.read_text()
+
+        first_night = run(FIRST_NIGHT)
+        yield Nights(settings, run, receiver, first_night)
 
 
 def accounting(url: str) -> dict[str, tuple[int, int, int]]:
@@ -87,10 +109,9 @@ def expected_rejections(landing: Path, up_to: date) -> set[tuple[str, int]]:
         }
 
 
-def test_missed_nights_are_caught_up_and_every_row_is_accounted_for(nightly, warehouse: str):
-    settings, run = nightly
-    first_day = END - timedelta(days=2)
-    code, log = run(first_day)
+def test_missed_nights_are_caught_up_and_every_row_is_accounted_for(nightly: Nights, warehouse: str):
+    settings, run, first_day = nightly.settings, nightly.run, FIRST_NIGHT
+    code, log = nightly.first_night
     assert code == 0, log[-3000:]
     assert accounting(warehouse)["orders"][0] == count_landing_rows(settings.landing_dir, first_day)["orders"]
 
@@ -125,8 +146,50 @@ def test_missed_nights_are_caught_up_and_every_row_is_accounted_for(nightly, war
     assert staged["orders"] > 0 and staged["events"] > 0
 
 
-def test_rerunning_a_night_changes_nothing(nightly, warehouse: str):
-    _, run = nightly
+def test_a_good_night_logs_every_task_and_its_summary(nightly: Nights, warehouse: str):
+    code, log = nightly.first_night
+    assert code == 0, log[-3000:]
+    with psycopg.connect(warehouse) as conn:
+        run_id = conn.execute(
+            "select run_id from ops.night_summary where business_date = %s", (FIRST_NIGHT,)
+        ).fetchone()[0]
+        tasks = conn.execute(
+            "select task_id, count(*), bool_and(state = 'success'), bool_and(hostname is not null), "
+            "bool_and(ended_at >= started_at), sum(rows_in), sum(rows_out) "
+            "from ops.run_log where run_id = %s group by task_id",
+            (run_id,),
+        ).fetchall()
+        summary = conn.execute(
+            "select state, business_date, rows_loaded, rows_rejected, kpis, actions_published, stage_seconds, "
+            "failed_tasks from ops.night_summary where run_id = %s",
+            (run_id,),
+        ).fetchone()
+        gates = dict(conn.execute(
+            "select task_id, gate_results from ops.run_log where run_id = %s and task_id like '%%gate'", (run_id,)
+        ).fetchall())
+        published = sum(
+            conn.execute(f"select count(*) from actions.{t} where run_date = %s", (FIRST_NIGHT,)).fetchone()[0]
+            for t in ("outbound_email", "outbound_sms", "call_center_tasks")
+        )
+    by_task = {t[0]: t[1:] for t in tasks}
+    assert set(by_task) == TASKS
+    assert by_task["ingest"][0] == len(SOURCES)  # one row per mapped source
+    assert all(ok and host and ordered for _, ok, host, ordered, _, _ in by_task.values())
+    landed = sum(count_landing_rows(nightly.settings.landing_dir, FIRST_NIGHT).values())
+    state, day, loaded, rejected, kpis, actions, stages, failed = summary
+    assert (state, day, failed) == ("success", FIRST_NIGHT, [])
+    assert rejected > 0  # the injected defects: rejected rows count as landed, not as lost
+    assert by_task["ingest"][4] == landed == loaded + rejected and by_task["ingest"][5] == loaded
+    assert kpis["month_to_date"]["count_customers"] > 0 and kpis["month_to_date"]["revenue"] > 0
+    assert kpis["day"]["count_customers"] <= kpis["month_to_date"]["count_customers"]
+    assert set(actions) == {"email", "sms", "call_center"} and sum(actions.values()) == published
+    assert by_task["publish_actions"][5] == published
+    assert set(stages) == TASKS and all(seconds > 0 for seconds in stages.values())
+    assert gates["warehouse_gate"]["expectations"] > 0 and gates["actions_gate"]["expectations"] > 0
+
+
+def test_rerunning_a_night_changes_nothing(nightly: Nights, warehouse: str):
+    run = nightly.run
     before = accounting(warehouse)
     with psycopg.connect(warehouse) as conn:
         loads_before = conn.execute("select count(*) from raw.load_audit").fetchone()[0]
@@ -139,9 +202,9 @@ def test_rerunning_a_night_changes_nothing(nightly, warehouse: str):
     assert len(re.findall(r"\b0 file\(s\) loaded, \d+ unchanged, 0 failed", log)) == len(SOURCES)
 
 
-def test_an_unreadable_file_fails_the_run_before_the_warehouse_build(nightly, warehouse: str):
-    settings: Settings = nightly[0]
-    run = nightly[1]
+def test_an_unreadable_file_fails_the_run_before_the_warehouse_build(nightly: Nights, warehouse: str):
+    settings, run = nightly.settings, nightly.run
+    assert nightly.receiver.received == []  # the good nights before this one alerted nobody
     day = END + timedelta(days=1)
     bad = settings.landing_dir / "orders" / f"dt={day}" / "part-00000.csv"
     bad.parent.mkdir(parents=True)
@@ -157,4 +220,17 @@ def test_an_unreadable_file_fails_the_run_before_the_warehouse_build(nightly, wa
     with psycopg.connect(warehouse) as conn:
         assert conn.execute("select count(*) from raw.reviews where review_id = 'RX1'").fetchone()[0] == 1
         built = conn.execute("select count(*) from ops.dbt_node_runs where run_date = %s", (day,)).fetchone()[0]
+        state, failed = conn.execute(
+            "select state, failed_tasks from ops.night_summary where business_date = %s", (day,)
+        ).fetchone()
+        failed_rows = conn.execute(
+            "select count(*) from ops.run_log where business_date = %s and state = 'failed' and error like %s",
+            (day, "%required column%"),
+        ).fetchone()[0]
     assert built == 0, "the staging build must not run on a night whose ingestion failed"
+    # The failure callbacks: the night is summarised as failed and the task's failure is posted to the webhook.
+    assert state == "failed" and failed == ["ingest"] and failed_rows == 1
+    [alert] = [m["json"] for m in nightly.receiver.received]
+    assert alert["crm"]["task_id"] == "ingest" and alert["crm"]["business_date"] == day.isoformat()
+    assert alert["text"].startswith("crm_nightly: task ingest failed")
+    assert f"orders/dt={day}/part-00000.csv" in alert["text"]

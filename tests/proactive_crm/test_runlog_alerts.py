@@ -58,6 +58,14 @@ def test_rows_in_and_out_come_from_what_the_task_returned():
     assert rows_in_out(None) == (None, None)
 
 
+
+@pytest.fixture(scope="module", autouse=True)
+def no_earlier_night(empty_warehouse: str) -> str:
+    """The night summary reads kpi.* and actions.*: a whole-night module that ran earlier on this worker (make test
+    runs those first) must not leave its marts for these figures."""
+    return empty_warehouse
+
+
 def test_task_rows_are_upserted_and_the_night_summary_adds_them_up(conn: psycopg.Connection):
     # The summary's publication figures come from actions.*: an earlier module on this worker may have left a
     # published night there, and this run published nothing.
