@@ -36,6 +36,7 @@ WHOLE_NIGHT_SECONDS = {
     "tests/integration/test_nightly_report.py": 120,
     "tests/integration/test_train_without_consumables.py": 120,
     "tests/integration/test_history_before_2000.py": 120,
+    "tests/devtools/test_demo_logs.py": 150,
 }
 DEFAULT_INTEGRATION_SECONDS = 60
 
