@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from proactive_crm.config import PROJECT_ROOT, ConfigError, Settings, load_settings
+from proactive_crm.dbt_runner import project_vars, warehouse_vars
 
 MODEL_NAMES = ("churn_risk", "next_purchase", "value_90d", "next_purchase_category")
 CUSTOMER_MODELS = ("churn_risk", "next_purchase", "value_90d")
@@ -46,7 +47,7 @@ class MLConfig:
     max_training_cutoffs: int = 12
     max_training_snapshots: int = 2_000_000
     min_history_days_before_cutoff: int = 30
-    as_of_grain: str = "month"  # the warehouse's history as-of dates (pipeline.yml warehouse.as_of_grain)
+    as_of_grain: str = "month"  # the warehouse's history as-of dates: ml_config reads warehouse.as_of_grain
     scoring_window_days: int = 365
     category_window_days: int = 180
     cold_start: ColdStart = field(default_factory=ColdStart)
@@ -129,8 +130,9 @@ def ml_config(settings: Settings | None = None, env: dict[str, str] | None = Non
         raise ConfigError(f"{where}: ml.exclude_features must be a list of column names")
 
     # One setting for the warehouse and the models: the dbt var that decides which history as-of dates the feature
-    # mart holds also decides which of them are cut-offs (validated with the other warehouse vars).
-    as_of_grain = str(settings.section("warehouse").get("as_of_grain", d.as_of_grain))
+    # mart holds also decides which of them are cut-offs. Read as dbt reads it: validated with the other warehouse
+    # vars, dbt_project.yml's default when pipeline.yml does not set it.
+    as_of_grain = str({**project_vars(), **warehouse_vars(settings)}["as_of_grain"])
 
     return MLConfig(
         models_dir=models_dir if models_dir.is_absolute() else PROJECT_ROOT / models_dir,

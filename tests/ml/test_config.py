@@ -41,3 +41,13 @@ def test_models_dir_comes_from_the_environment_first(tmp_path: Path):
 def test_invalid_settings_name_the_key(tmp_path: Path, yaml: str, message: str):
     with pytest.raises(ConfigError, match=message):
         ml_config(settings_with(tmp_path, yaml), env={})
+
+
+def test_the_cut_off_grain_is_the_warehouse_setting_validated_as_dbt_reads_it(tmp_path: Path):
+    """One setting decides the feature mart's history dates (dbt) and which of them are cut-offs (here): a value
+    the warehouse would refuse must not quietly fall back to month starts in training."""
+    assert ml_config(settings_with(tmp_path, "  horizon_days: 90\n"), env={}).as_of_grain == "month"
+    weekly = settings_with(tmp_path, "  horizon_days: 90\nwarehouse:\n  as_of_grain: week\n")
+    assert ml_config(weekly, env={}).as_of_grain == "week"
+    with pytest.raises(ConfigError, match=r"warehouse\.as_of_grain: must be one of month, week, found 'weekly'"):
+        ml_config(settings_with(tmp_path, "  horizon_days: 90\nwarehouse:\n  as_of_grain: weekly\n"), env={})
