@@ -40,6 +40,8 @@ PARAMS = {
     "random_state": 7,
     "eval_metric": "logloss",
 }
+# Bootstrap resamples of the out-of-fold Qini's interval; the number the saved version's metadata records.
+BOOTSTRAP_SAMPLES = 200
 
 
 @dataclass
@@ -144,7 +146,7 @@ def qini_coefficient(y: np.ndarray, treated: np.ndarray, uplift: np.ndarray) -> 
 
 
 def bootstrap_interval(
-    metric, y: np.ndarray, treated: np.ndarray, uplift: np.ndarray, n_boot: int = 200, seed: int = 7,
+    metric, y: np.ndarray, treated: np.ndarray, uplift: np.ndarray, n_boot: int = BOOTSTRAP_SAMPLES, seed: int = 7,
     level: float = 0.95,
 ) -> tuple[float, float]:
     """Percentile bootstrap interval of ``metric(y, treated, uplift)`` over rows resampled with replacement
@@ -173,7 +175,9 @@ class Fitted:
     qini_ci_high: float
 
 
-def fit_out_of_fold(x: np.ndarray, y: np.ndarray, t: np.ndarray, fold: np.ndarray, n_boot: int = 200) -> Fitted:
+def fit_out_of_fold(
+    x: np.ndarray, y: np.ndarray, t: np.ndarray, fold: np.ndarray, n_boot: int = BOOTSTRAP_SAMPLES
+) -> Fitted:
     """Out-of-fold Qini (each fold scored by the learner trained on the other) with its bootstrap 95% interval,
     then both models refitted on everything."""
     oof = np.zeros(len(y))
@@ -202,7 +206,7 @@ def registry_name(action_type: str) -> str:
 
 
 def save_version(
-    models_dir: Path, model: UpliftModel, run_date: date, frame: pd.DataFrame, n_boot: int = 200
+    models_dir: Path, model: UpliftModel, run_date: date, frame: pd.DataFrame, n_boot: int = BOOTSTRAP_SAMPLES
 ) -> str:
     """Write the two boosters of a fitted action type as a version of the model registry and return its
     ``<model>/<version>`` (what ``actions.uplift_models.model_version`` records).

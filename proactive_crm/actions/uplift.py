@@ -28,6 +28,7 @@ import psycopg
 
 # the learner's names this step uses, and re-exports for its callers (the tests and the decision step's modules)
 from ml.uplift import (  # noqa: F401
+    BOOTSTRAP_SAMPLES,
     NUMERIC_FEATURES,
     Fitted,
     UpliftModel,
@@ -87,7 +88,7 @@ def training_frame(conn: psycopg.Connection, policy: Policy, run_date: date, act
     return pd.DataFrame(rows, columns=columns)
 
 
-def fit_two_model(frame: pd.DataFrame, n_boot: int = 200) -> Fitted:
+def fit_two_model(frame: pd.DataFrame, n_boot: int = BOOTSTRAP_SAMPLES) -> Fitted:
     """The decision step's learner on its decisions frame: two folds hashed on the customer."""
     fold = buckets("uplift-fold", frame["customer_id"]) < 0.5
     return fit_out_of_fold(
