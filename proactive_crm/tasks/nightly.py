@@ -22,7 +22,7 @@ from psycopg import sql
 from proactive_crm.actions.policy import load_policy, outbox_dir
 from proactive_crm.actions.store import ensure_actions_schema
 from proactive_crm.actions.triggers import night_vars
-from proactive_crm.config import Settings, load_settings
+from proactive_crm.config import ConfigError, Settings, load_settings
 from proactive_crm.landing.contract import SOURCES
 from proactive_crm.landing.ingest import SourceResult, ingest_source
 from proactive_crm.landing.raw_tables import ensure_raw_schema
@@ -94,6 +94,19 @@ def warehouse_gate(run_date: date, run_id: str | None = None) -> dict[str, objec
     }
 
 
+def _build_vars(settings: Settings, run_date: date) -> dict[str, Any] | None:
+    """The night's one set of dbt vars, so the builds, the trigger run and the docs share one parse of the project.
+
+    They come from the contact policy, which only the action triggers read: an unreadable policy must not keep the
+    warehouse and the KPI marts from being built, so the builds then go without them (dbt parses once more) and
+    ``decide_actions`` fails on the policy, naming the file, as it always did."""
+    try:
+        return night_vars(settings, run_date)
+    except ConfigError as exc:
+        log.warning("contact policy unreadable, building without the action trigger vars: %s", exc)
+        return None
+
+
 def build_layer(selector: str, run_date: date, full_refresh: bool = False) -> dict[str, object]:
     from proactive_crm.dbt_runner import build
 
@@ -103,8 +116,7 @@ def build_layer(selector: str, run_date: date, full_refresh: bool = False) -> di
         # Every raw table exists, even for a source that has never delivered (no web tracking, no responses yet).
         ensure_raw_schema(conn, list(SOURCES.values()))
         ensure_actions_schema(conn)  # the actions effectiveness mart reads the decisions from the first night on
-        # The night's one set of dbt vars, so this build, the trigger run and the docs share one parse.
-        results = build(selector, url, settings, run_date, conn, full_refresh, night_vars(settings, run_date))
+        results = build(selector, url, settings, run_date, conn, full_refresh, _build_vars(settings, run_date))
         if WAREHOUSE_SELECTOR in selector.split():
             _record_zone(conn, settings)
     return {
