@@ -98,9 +98,9 @@ def _never_trained() -> bool:
 
 
 def _train_and_rerun(settings: Settings, run_date: date, night_log: Path) -> int:
-    """A fresh install has no models: train them now (the weekly crm_train DAG) and score the night again with
+    """A fresh install has no models: train them now (the weekly crm_train DAG) and run the rest of the night with
     them, so the first run shows models and their scores rather than only the cold-start rules."""
-    _step("First run: training the models (crm_train), then re-running the night with them")
+    _step("First run: training the models (crm_train), then the rest of the night with them")
     train_log = settings.state_dir / "logs" / f"crm_train_{run_date}.log"
     train_started = datetime.now(UTC).replace(microsecond=0)
     train_code = dags_test("crm_train", run_date, settings, train_log, on_line=_show_progress)
