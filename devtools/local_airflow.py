@@ -22,8 +22,8 @@ AIRFLOW = Path(sys.executable).with_name("airflow")
 # night, tests/integration/test_nightly_dag.py checks their run log, and most modules' first night runs them too).
 REPORTING_TASKS = ("dbt_docs", "nightly_report")
 # A night run again right after training scores it again with the new models: what the night built before (roles,
-# loads, the warehouse and its gate, retention, dbt docs) stands, so those tasks are marked done unrun (the demo's
-# first run and tests/integration/test_olist_nightly.py).
+# loads, the warehouse and its gate, retention, dbt docs) stands, so those tasks are marked done unrun
+# (tests/integration/test_olist_nightly.py; the demo's re-run runs dbt docs, which its first night leaves out).
 RESCORE_SKIPS = ("ensure_roles", "ingest", "build_staging", "build_warehouse", "warehouse_gate", "apply_retention",
                  "dbt_docs")
 
