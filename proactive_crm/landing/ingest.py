@@ -363,7 +363,8 @@ def load_file(
     started_at = datetime.now(UTC)
     t0 = time.perf_counter()
     try:
-        text = decoded(file, source, data)
+        # CSV: Arrow's reader checks UTF-8 as it converts each field, so the whole-file check is left to it
+        text = decoded(file, source, data, check_utf8=file.format != "csv")
         read_seconds = time.perf_counter() - t0
         return _load_text(
             conn, source, file, text, data, digest, relative, settings, run_id, latest, started_at, read_seconds, times
@@ -377,6 +378,7 @@ def _load_rows(
     cur: psycopg.Cursor,
     source: Source,
     file: LandingFile,
+    data: bytes,
     text: bytes,
     lineage: dict[str, object],
     settings: Settings,
@@ -398,6 +400,8 @@ def _load_rows(
             )
     except NotLineForLine as exc:
         log.info("%s: read whole (%s)", lineage["_source_file"], exc)
+    if file.format == "csv":  # its text was not checked for UTF-8 (load_file): the check names the bad byte
+        text = decoded(file, source, data)
     parsed = parse_text(file, source, text)
     return _stream_rows(cur, source, _batches(parsed), parsed.rejected, lineage, settings, latest, keys)
 
@@ -438,7 +442,7 @@ def _load_text(
         cur.execute("set local timezone = 'UTC'")  # timestamps are COPY'd as UTC wall-clock times
         _replace_previous_load(cur, source, relative, load_id)
         lineage = {"_source_file": relative, "_partition_date": file.partition_date, "_load_id": load_id}
-        done = _load_rows(cur, source, file, text, lineage, settings, latest, read_erased_keys(cur))
+        done = _load_rows(cur, source, file, data, text, lineage, settings, latest, read_erased_keys(cur))
         loaded, rejected, dropped = done.loaded, done.rejected, done.dropped
         if done.read != loaded + len(rejected) + dropped.rows:  # the invariant; raising rolls the file back
             raise AssertionError(

@@ -71,8 +71,12 @@ def gunzip(data: bytes) -> bytes:
     return parts[0] if len(parts) == 1 else b"".join(parts)  # no part: an empty file, refused as empty later
 
 
-def read_text(file: LandingFile, data: bytes) -> bytes:
-    """Decompressed, UTF-8-checked bytes of the file, without a byte-order mark."""
+def read_text(file: LandingFile, data: bytes, check_utf8: bool = True) -> bytes:
+    """Decompressed, UTF-8-checked bytes of the file, without a byte-order mark.
+
+    ``check_utf8=False`` leaves the check to the reader: Arrow's CSV reader refuses text that is not UTF-8 in any
+    field (the streamed load then reads the file again, checked, for the error's position).
+    """
     if file.compressed:
         try:
             data = gunzip(data)
@@ -81,7 +85,8 @@ def read_text(file: LandingFile, data: bytes) -> bytes:
                 f"{file.label}: the gzip stream is truncated or corrupt ({exc}); re-deliver the file"
             ) from exc
     try:
-        _check_utf8(data)
+        if check_utf8:
+            _check_utf8(data)
     except UnicodeDecodeError as exc:
         line = data[: exc.start].count(b"\n") + 1
         raise UnreadableFileError(
@@ -242,7 +247,8 @@ def _csv_python(text: str, header: list[str]) -> ParsedFile:
 
 
 def _csv_header(file: LandingFile, source: Source, data: bytes) -> list[str]:
-    first_line = data.split(b"\n", 1)[0].decode("utf-8")
+    end = data.find(b"\n")  # not split(): that copied the whole file after the header
+    first_line = (data if end < 0 else data[:end]).decode("utf-8")
     try:
         header = [h.strip() for h in next(csv.reader([first_line]))]
     except (StopIteration, csv.Error) as exc:
@@ -379,7 +385,7 @@ def _json_text(value: object) -> str | None:
     return json.dumps(value, separators=(",", ":"))
 
 
-def decoded(file: LandingFile, source: Source, data: bytes) -> bytes:
+def decoded(file: LandingFile, source: Source, data: bytes, check_utf8: bool = True) -> bytes:
     """The file's text as the readers take it (``read_text``), after checking that its format is one they read."""
     if file.format is None:
         raise UnreadableFileError(
@@ -387,7 +393,7 @@ def decoded(file: LandingFile, source: Source, data: bytes) -> bytes:
             + ", ".join(f"*.{f} or *.{f}.gz" for f in source.formats)
             + "; rename or convert the file, or move it out of the landing folder"
         )
-    return read_text(file, data)
+    return read_text(file, data, check_utf8)
 
 
 def _may_hold_nul(file: LandingFile, text: bytes) -> bool:
@@ -423,7 +429,10 @@ def stream_text(file: LandingFile, source: Source, text: bytes, rows: int) -> It
     may_hold_nul = _may_hold_nul(file, text)
     raw = _line_splitter(text)
     if file.format == "csv":
-        header = _csv_header(file, source, text)
+        try:
+            header = _csv_header(file, source, text)
+        except UnicodeDecodeError as exc:  # a text not checked for UTF-8 (read_text): checked when read whole
+            raise NotLineForLine("header is not UTF-8") from exc
         batches = _csv_stream(text, header)
         first_line = 2
         extra_columns = [h for h in header if h not in source.column_names]

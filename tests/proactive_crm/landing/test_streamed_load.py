@@ -113,3 +113,21 @@ def test_a_gzip_file_of_several_members_loads_every_member(conn, landing, settin
     (folder / "part-00000.jsonl.gz").write_bytes(members + b"\x00" * 8)  # padding after a member, as gzip allows
     result = ingest_source(conn, "web_events", DAY, settings)
     assert (result.rows_read, result.rows_loaded) == (3, 3)
+
+
+@pytest.mark.parametrize("bom", [b"", b"\xef\xbb\xbf"], ids=["plain", "with a byte-order mark"])
+def test_a_csv_byte_that_is_not_utf8_after_batches_went_out_fails_the_file_at_its_position(
+    conn, landing, settings: Settings, small_batches, bom
+):
+    # CSV text is left to Arrow's reader to check; the file is then checked whole for the error's position
+    head = (HEADER + "".join(row(i) for i in range(1, 6))).encode()
+    folder = landing / "web_events" / "dt=2026-10-01"
+    folder.mkdir(parents=True)
+    (folder / "part-00000.csv").write_bytes(bom + head + b"E6,2026-10-01T10:00:06Z,caf\xe9,page_view\n")
+    with pytest.raises(ingest.IngestionError) as failure:
+        ingest_source(conn, "web_events", DAY, settings)
+    assert (
+        f"not UTF-8 (invalid byte at line 7, byte {len(bom) + len(head) + len(b'E6,2026-10-01T10:00:06Z,caf')})"
+        in str(failure.value)
+    )
+    assert conn.execute("select count(*) from raw.web_events").fetchone()[0] == 0
