@@ -402,8 +402,9 @@ def decoded(file: LandingFile, source: Source, data: bytes, check_utf8: bool = T
 
 
 def _may_hold_nul(file: LandingFile, text: bytes) -> bool:
-    # One pass in C over the bytes instead of one per column and batch; JSON spells NUL as an escape too.
-    return b"\x00" in text or (file.format == "jsonl" and b"\\u0000" in text)
+    # One pass in C over the bytes instead of one per column and batch; JSON spells NUL as an escape too. A file
+    # without a backslash has no escape at all: one byte is found by memchr, ten times faster than the six.
+    return b"\x00" in text or (file.format == "jsonl" and b"\\" in text and b"\\u0000" in text)
 
 
 def parse_text(file: LandingFile, source: Source, text: bytes) -> ParsedFile:
