@@ -6,6 +6,10 @@ Python); a file they cannot read line-for-line (a broken JSON line, a record spa
 again by Python's own parsers, which reject the bad record and carry on. A record that cannot be split into
 fields is returned as a rejection. A file that cannot be read at all raises ``UnreadableFileError`` naming the
 file, the problem and the fix.
+
+The loader takes the file in batches from Arrow's streaming readers (``stream_text``), so the server loads one
+batch while the next is parsed; ``parse_text`` reads the whole file at once (the landing gate, and the loader when a
+file turns out not to be one record per line).
 """
 
 from __future__ import annotations
