@@ -23,6 +23,7 @@ import io
 import logging
 import re
 import time
+from collections.abc import Iterable, Iterator
 from contextlib import ExitStack
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
@@ -43,7 +44,14 @@ from proactive_crm.landing.discovery import LandingFile, discover
 from proactive_crm.landing.erased_rows import Dropped, drop_erased, drop_erased_rejections
 from proactive_crm.landing.erasure_list import ErasedKeys, read_erased_keys
 from proactive_crm.landing.fingerprints import LoadedFile, loaded_files, look, remember_stat
-from proactive_crm.landing.parse import ParsedFile, UnreadableFileError, parse_file
+from proactive_crm.landing.parse import (
+    NotLineForLine,
+    ParsedFile,
+    UnreadableFileError,
+    decoded,
+    parse_text,
+    stream_text,
+)
 from proactive_crm.landing.raw_purge import forget_linked
 from proactive_crm.landing.raw_tables import (
     LINEAGE_COLUMNS,
@@ -173,50 +181,68 @@ def _copy_refusal(exc: psycopg.Error, relative: str, file_lines: list[int], tabl
     )
 
 
+def _batches(parsed: ParsedFile, rows: int = COPY_BATCH_ROWS) -> Iterator[ParsedFile]:
+    for start in range(0, parsed.table.num_rows, rows):
+        yield parsed.slice(start, min(start + rows, parsed.table.num_rows))
+
+
+@dataclass
+class Streamed:
+    """What one pass over a file's rows did: rows read, loaded, rejected (line, raw text, reason) and erased."""
+
+    read: int = 0
+    loaded: int = 0
+    rejected: list[tuple[int, str, str]] = field(default_factory=list)
+    dropped: Dropped = field(default_factory=Dropped)
+
+
 def _stream_rows(
     cur: psycopg.Cursor,
     source: Source,
-    parsed: ParsedFile,
+    batches: Iterable[ParsedFile],
+    file_rejected: list[tuple[int, str, str]],
     lineage: dict[str, object],
     settings: Settings,
     latest: dict[str, datetime] | None = None,
-    erased: tuple[ErasedKeys, Dropped] | None = None,
-) -> tuple[int, list[tuple[int, str, str]]]:
-    """Validate the parsed rows batch by batch and COPY each batch's good rows; return (loaded, rejected).
+    keys: ErasedKeys | None = None,
+) -> Streamed:
+    """Validate the parsed rows batch by batch and COPY each batch's good rows.
 
-    Rows of people on the erasure list are dropped first and counted in ``erased``'s ``Dropped``.
+    ``file_rejected``: records the parser already rejected. Rows of people on the erasure list are dropped first
+    and counted in the result's ``dropped``.
     """
     sent_lines: list[np.ndarray] = []  # the file line of every row sent, to name it if PostgreSQL refuses one
-    erased = erased or (ErasedKeys(), Dropped())
+    done = Streamed(read=len(file_rejected))
+    done.rejected = drop_erased_rejections(list(file_rejected), keys or ErasedKeys(), done.dropped)
     try:
-        return _stream_batches(cur, source, parsed, lineage, settings, latest, sent_lines, erased)
+        _stream_batches(cur, source, batches, lineage, settings, latest, sent_lines, keys or ErasedKeys(), done)
     except (psycopg.DataError, psycopg.IntegrityError) as exc:
         lines = np.concatenate(sent_lines).tolist() if sent_lines else []
         raise _copy_refusal(exc, str(lineage["_source_file"]), lines, f"raw.{source.name}") from exc
+    done.rejected.sort()
+    return done
 
 
 def _stream_batches(
     cur: psycopg.Cursor,
     source: Source,
-    parsed: ParsedFile,
+    batches: Iterable[ParsedFile],
     lineage: dict[str, object],
     settings: Settings,
     latest: dict[str, datetime] | None,
     sent_lines: list[np.ndarray],
-    erased: tuple[ErasedKeys, Dropped],
-) -> tuple[int, list[tuple[int, str, str]]]:
-    loaded = 0
-    keys, dropped = erased
-    rejected = drop_erased_rejections(list(parsed.rejected), keys, dropped)
+    keys: ErasedKeys,
+    done: Streamed,
+) -> None:
     options = pa_csv.WriteOptions(include_header=False, quoting_style="needed")
     binary: BinaryCopyEncoder | None = None  # binary COPY where every column has an encoder; CSV otherwise
     with ExitStack() as stack:
         copy = None  # opened with the first batch that has rows, so a file of rejects sends no COPY
-        for start in range(0, parsed.table.num_rows, COPY_BATCH_ROWS):
-            batch = parsed.slice(start, min(start + COPY_BATCH_ROWS, parsed.table.num_rows))
-            batch = drop_erased(batch, source.name, keys, dropped)
+        for parsed in batches:
+            done.read += parsed.table.num_rows
+            batch = drop_erased(parsed, source.name, keys, done.dropped)
             checked = validate(batch, source, settings.store_time_zone, settings.value_mappings, latest)
-            rejected.extend(checked.rejected)
+            done.rejected.extend(checked.rejected)
             if checked.rows.num_rows == 0:
                 continue
             rows = _copy_ready(checked.rows, lineage)
@@ -241,10 +267,9 @@ def _stream_batches(
                 buffer = io.BytesIO()
                 pa_csv.write_csv(rows, buffer, options)
                 copy.write(buffer.getbuffer())
-            loaded += rows.num_rows
+            done.loaded += rows.num_rows
         if copy is not None and binary:
             copy.write(binary.trailer())
-    return loaded, sorted(rejected)
 
 
 def _pg_types(source: Source, names: list[str]) -> list[str]:
@@ -338,20 +363,54 @@ def load_file(
     started_at = datetime.now(UTC)
     t0 = time.perf_counter()
     try:
-        parsed = parse_file(file, source, data)
+        # CSV: Arrow's reader checks UTF-8 as it converts each field, so the whole-file check is left to it
+        text = decoded(file, source, data, check_utf8=file.format != "csv")
         read_seconds = time.perf_counter() - t0
-        return _load_parsed(conn, source, file, parsed, data, digest, relative, settings, run_id, latest, started_at,
-                            read_seconds, times)
+        return _load_text(
+            conn, source, file, text, data, digest, relative, settings, run_id, latest, started_at, read_seconds, times
+        )
     except (UnreadableFileError, CopyRefused) as exc:
         _record_failure(conn, run_id, file, relative, digest, len(data), str(exc), started_at, time.perf_counter() - t0)
         return FileResult(relative, file.partition_date, "failed", error=str(exc))
 
 
-def _load_parsed(
+def _load_rows(
+    cur: psycopg.Cursor,
+    source: Source,
+    file: LandingFile,
+    data: bytes,
+    text: bytes,
+    lineage: dict[str, object],
+    settings: Settings,
+    latest: dict[str, datetime] | None,
+    keys: ErasedKeys,
+) -> Streamed:
+    """Parse, validate and COPY the file's rows, parsing while the server loads the rows parsed before.
+
+    Most files are one record per line, which Arrow's streaming readers map line for line; the rows go out as they
+    are read, inside a savepoint. When the reader meets anything else (``NotLineForLine``: a blank line, a record
+    spanning lines, a malformed record...), the savepoint takes back what was sent and the file is read whole by
+    ``parse_text``, whose slower readers reject the bad records by line, as before streaming.
+    """
+    conn = cur.connection
+    try:
+        with conn.transaction():
+            return _stream_rows(
+                cur, source, stream_text(file, source, text, COPY_BATCH_ROWS), [], lineage, settings, latest, keys
+            )
+    except NotLineForLine as exc:
+        log.info("%s: read whole (%s)", lineage["_source_file"], exc)
+    if file.format == "csv":  # its text was not checked for UTF-8 (load_file): the check names the bad byte
+        text = decoded(file, source, data)
+    parsed = parse_text(file, source, text)
+    return _stream_rows(cur, source, _batches(parsed), parsed.rejected, lineage, settings, latest, keys)
+
+
+def _load_text(
     conn: psycopg.Connection,
     source: Source,
     file: LandingFile,
-    parsed: ParsedFile,
+    text: bytes,
     data: bytes,
     digest: str,
     relative: str,
@@ -366,8 +425,8 @@ def _load_parsed(
     with conn.transaction(), conn.cursor() as cur:
         load_id = cur.execute(
             "insert into raw.load_audit (run_id, source, partition_date, source_file, checksum, file_bytes, "
-            "file_mtime_ns, file_ctime_ns, rows_read, status, started_at, read_seconds) "
-            "values (%s, %s, %s, %s, %s, %s, %s, %s, %s, 'loaded', %s, %s) returning load_id",
+            "file_mtime_ns, file_ctime_ns, status, started_at, read_seconds) "
+            "values (%s, %s, %s, %s, %s, %s, %s, %s, 'loaded', %s, %s) returning load_id",
             (
                 run_id,
                 source.name,
@@ -376,7 +435,6 @@ def _load_parsed(
                 digest,
                 len(data),
                 *times,  # (mtime_ns, ctime_ns); none recorded: the next night reads the file again
-                parsed.rows_read,
                 started_at,
                 read_seconds,
             ),
@@ -384,11 +442,11 @@ def _load_parsed(
         cur.execute("set local timezone = 'UTC'")  # timestamps are COPY'd as UTC wall-clock times
         _replace_previous_load(cur, source, relative, load_id)
         lineage = {"_source_file": relative, "_partition_date": file.partition_date, "_load_id": load_id}
-        keys, dropped = read_erased_keys(cur), Dropped()
-        loaded, rejected = _stream_rows(cur, source, parsed, lineage, settings, latest, (keys, dropped))
-        if parsed.rows_read != loaded + len(rejected) + dropped.rows:  # the invariant; raising rolls the file back
+        done = _load_rows(cur, source, file, data, text, lineage, settings, latest, read_erased_keys(cur))
+        loaded, rejected, dropped = done.loaded, done.rejected, done.dropped
+        if done.read != loaded + len(rejected) + dropped.rows:  # the invariant; raising rolls the file back
             raise AssertionError(
-                f"{relative}: read {parsed.rows_read} rows but loaded {loaded} + rejected {len(rejected)} "
+                f"{relative}: read {done.read} rows but loaded {loaded} + rejected {len(rejected)} "
                 f"+ erased {dropped.rows}"
             )
         if dropped.linked:  # an erased customer's new orders / visitor ids: their lines and events go too
@@ -399,11 +457,11 @@ def _load_parsed(
             lines = [line for line, _, _ in rejected]
             raise _copy_refusal(exc, relative, lines, rejected_relation(source)) from exc
         cur.execute(
-            "update raw.load_audit set rows_loaded = %s, rows_rejected = %s, rows_erased = %s, finished_at = now(), "
-            "load_seconds = %s where load_id = %s",
-            (loaded, len(rejected), dropped.rows, time.perf_counter() - t1, load_id),
+            "update raw.load_audit set rows_read = %s, rows_loaded = %s, rows_rejected = %s, rows_erased = %s, "
+            "finished_at = now(), load_seconds = %s where load_id = %s",
+            (done.read, loaded, len(rejected), dropped.rows, time.perf_counter() - t1, load_id),
         )
-    return FileResult(relative, file.partition_date, "loaded", parsed.rows_read, loaded, len(rejected), dropped.rows)
+    return FileResult(relative, file.partition_date, "loaded", done.read, loaded, len(rejected), dropped.rows)
 
 
 def ingest_source(
