@@ -29,11 +29,10 @@ from proactive_crm.warehouse import warehouse_url, with_database
 WHOLE_NIGHT_SECONDS = {
     "tests/integration/test_olist_nightly.py": 400,
     "tests/integration/test_actions_loop.py": 220,
-    "tests/integration/test_nightly_dag.py": 220,
+    "tests/integration/test_nightly_dag.py": 300,
     "tests/integration/test_privacy_erasure.py": 170,
     "tests/integration/test_store_time_zones.py": 150,
     "tests/integration/test_warehouse_kpis.py": 150,
-    "tests/integration/test_nightly_report.py": 120,
     "tests/integration/test_train_without_consumables.py": 120,
     "tests/integration/test_history_before_2000.py": 120,
     "tests/devtools/test_demo_logs.py": 150,

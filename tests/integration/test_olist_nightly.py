@@ -86,7 +86,7 @@ def night(request, warehouse: str, tmp_path_factory: pytest.TempPathFactory) -> 
     try:
         models_dir = root / "models"  # empty: nothing trained on other data may score these customers
         # The sample's night runs every task; the full copy's leaves out the docs and the report, which no test here
-        # checks (tests/integration/test_nightly_report.py does, on every night).
+        # checks (tests/integration/test_nightly_dag.py does, on its first night).
         skip = REPORTING_TASKS if request.param == "full" else ()
         log = run_night(url, settings, models_dir, root, skip=skip)
         yield Night(request.param, source, url, settings, log, models_dir)

@@ -63,7 +63,7 @@ def fashion_shop(empty_warehouse: str, tmp_path_factory: pytest.TempPathFactory)
     config.write_text(default.replace("min_customers: 500", "min_customers: 300"), encoding="utf-8")
     env = {"CRM_WAREHOUSE_URL": empty_warehouse, "CRM_MODELS_DIR": str(root / "models"), "CRM_CONFIG": str(config)}
     settings = load_settings({**os.environ, **env, "CRM_LANDING_DIR": str(landing), "CRM_STATE_DIR": str(root)})
-    # The night builds what training reads; its docs and report are checked elsewhere (test_nightly_report.py).
+    # The night builds what training reads; its docs and report are checked elsewhere (test_nightly_dag.py).
     code = dags_test("crm_nightly", END, settings, root / "nightly.log", env_extra=env, skip=REPORTING_TASKS)
     assert code == 0, (root / "nightly.log").read_text()[-3000:]
     return settings, env, root
