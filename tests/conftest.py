@@ -20,6 +20,12 @@ import pytest
 from proactive_crm.config import PROJECT_ROOT, Settings, load_settings
 from proactive_crm.warehouse import warehouse_url, with_database
 
+# XGBoost's OpenMP threads busy-wait for each other by default: on a loaded 2-core machine (make test's two workers,
+# other work) a waiting thread keeps a core another process needs, and a boosting round on a few thousand rows took
+# 80 ms instead of 5 (200 rounds: 7.5-12.3 s with 2 threads, 1.0 s with 1, 1.1 s with 2 threads and passive waiting).
+# Set here, before anything loads the OpenMP runtime; the Airflow and dbt subprocesses of the tests inherit it.
+os.environ.setdefault("OMP_WAIT_POLICY", "passive")
+
 # What each module that runs whole nights costs, setup included (seconds, `--durations` of `make test` on a busy
 # 2-core machine). Under `make test` each pytest-xdist worker takes whole files in collection order
 # (`--dist loadfile --no-loadscope-reorder`): these go first, longest first, so that the last files the workers
