@@ -18,8 +18,8 @@ from proactive_crm.store_calendar import nightly_start
 
 AIRFLOW = Path(sys.executable).with_name("airflow")
 # The night's last two tasks read what the night built and change nothing it publishes: a test night that checks
-# loads, marts, actions or training can leave them out (tests/integration/test_nightly_report.py runs them on every
-# night, tests/integration/test_nightly_dag.py checks their run log, and most modules' first night runs them too).
+# loads, marts, actions or training can leave them out (tests/integration/test_nightly_dag.py opens the report of its
+# first night in Chromium and checks their run log, and most modules' first night runs them too).
 REPORTING_TASKS = ("dbt_docs", "nightly_report")
 # A night run again right after training scores it again with the new models: what the night built before (roles,
 # loads, the warehouse and its gate, retention, dbt docs) stands, so those tasks are marked done unrun

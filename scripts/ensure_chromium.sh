@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Debian's chromium for the report's browser test (tests/integration/test_nightly_report.py), which drives it
+# Debian's chromium for the report's browser test (in tests/integration/test_nightly_dag.py), which drives it
 # through Playwright's Python package (never `playwright install`: no browser download is needed or possible).
 # Idempotent: does nothing when chromium is already on PATH.
 set -euo pipefail

@@ -17,6 +17,7 @@ from pathlib import Path
 
 import psycopg
 import pytest
+import yaml
 
 from devtools import demo
 from devtools.local_airflow import REPORTING_TASKS, dags_test
@@ -60,10 +61,15 @@ def fashion_shop(empty_warehouse: str, tmp_path_factory: pytest.TempPathFactory)
     config = root / "pipeline.yml"
     default = (PROJECT_ROOT / "config" / "pipeline.yml").read_text(encoding="utf-8")
     assert "min_customers: 500" in default
-    config.write_text(default.replace("min_customers: 500", "min_customers: 300"), encoding="utf-8")
+    pipeline = yaml.safe_load(default.replace("min_customers: 500", "min_customers: 300"))
+    # What is under test is which models train, fail or cold-start and what is promoted, not how good they are:
+    # fewer trees (ml.training settings; the default is up to 600 with early stopping after 40) train in a fraction
+    # of the time, through the same code.
+    pipeline["ml"]["training"].update({"num_boost_round": 60, "early_stopping_rounds": 10})
+    config.write_text(yaml.safe_dump(pipeline), encoding="utf-8")
     env = {"CRM_WAREHOUSE_URL": empty_warehouse, "CRM_MODELS_DIR": str(root / "models"), "CRM_CONFIG": str(config)}
     settings = load_settings({**os.environ, **env, "CRM_LANDING_DIR": str(landing), "CRM_STATE_DIR": str(root)})
-    # The night builds what training reads; its docs and report are checked elsewhere (test_nightly_report.py).
+    # The night builds what training reads; its docs and report are checked elsewhere (test_nightly_dag.py).
     code = dags_test("crm_nightly", END, settings, root / "nightly.log", env_extra=env, skip=REPORTING_TASKS)
     assert code == 0, (root / "nightly.log").read_text()[-3000:]
     return settings, env, root
@@ -122,7 +128,10 @@ def test_a_model_that_fails_to_train_holds_back_only_its_own_promotion(
 
 
 def test_a_text_feature_the_retailer_never_fills_trains_as_an_empty_column(
-    fashion_shop, empty_warehouse: str, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture,
+    fashion_shop,
+    empty_warehouse: str,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
     tmp_path: Path,
 ):
     """A shop without product categories has `top_category` null on every feature row. Before, the categorical
@@ -131,8 +140,10 @@ def test_a_text_feature_the_retailer_never_fills_trains_as_an_empty_column(
 
     settings, env, root = fashion_shop
     with psycopg.connect(empty_warehouse, autocommit=True) as conn:
-        conn.execute("create table ml.top_category_kept as select customer_id, as_of_date, top_category "
-                     "from ml.ml_customer_features")
+        conn.execute(
+            "create table ml.top_category_kept as select customer_id, as_of_date, top_category "
+            "from ml.ml_customer_features"
+        )
         conn.execute("update ml.ml_customer_features set top_category = null")
     for key, value in {**env, "CRM_MODELS_DIR": str(tmp_path / "models")}.items():
         monkeypatch.setenv(key, value)
@@ -141,13 +152,16 @@ def test_a_text_feature_the_retailer_never_fills_trains_as_an_empty_column(
             result = train_model("churn_risk", END)  # what crm_train's train task calls
     finally:
         with psycopg.connect(empty_warehouse, autocommit=True) as conn:
-            conn.execute("update ml.ml_customer_features as f set top_category = k.top_category "
-                         "from ml.top_category_kept as k where (f.customer_id, f.as_of_date) = "
-                         "(k.customer_id, k.as_of_date)")
+            conn.execute(
+                "update ml.ml_customer_features as f set top_category = k.top_category "
+                "from ml.top_category_kept as k where (f.customer_id, f.as_of_date) = "
+                "(k.customer_id, k.as_of_date)"
+            )
             conn.execute("drop table ml.top_category_kept")
     assert result["status"] == "trained", result
-    assert any("top_category" in r.getMessage() and "null in every training row" in r.getMessage()
-               for r in caplog.records), [r.getMessage() for r in caplog.records]
+    assert any(
+        "top_category" in r.getMessage() and "null in every training row" in r.getMessage() for r in caplog.records
+    ), [r.getMessage() for r in caplog.records]
     cfg = _cfg(settings, {**env, "CRM_MODELS_DIR": str(tmp_path / "models")})
     from ml.registry import load
 

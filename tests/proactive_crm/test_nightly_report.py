@@ -1,5 +1,5 @@
 """The nightly report's readers and page on a real (empty, then partly filled) database; the browser test on a
-whole generated night is tests/integration/test_nightly_report.py."""
+whole generated night is in tests/integration/test_nightly_dag.py."""
 
 from __future__ import annotations
 
