@@ -23,7 +23,8 @@ from proactive_crm.warehouse import warehouse_url, with_database
 # XGBoost's OpenMP threads busy-wait for each other by default: on a loaded 2-core machine (make test's two workers,
 # other work) a waiting thread keeps a core another process needs, and a boosting round on a few thousand rows took
 # 80 ms instead of 5 (200 rounds: 7.5-12.3 s with 2 threads, 1.0 s with 1, 1.1 s with 2 threads and passive waiting).
-# Set here, before anything loads the OpenMP runtime; the Airflow and dbt subprocesses of the tests inherit it.
+# ml/__init__.py sets the same default for the runtime; it is repeated here because a test module may load xgboost or
+# scikit-learn before anything imports ml, and the OpenMP runtime reads the variable only once, when it loads.
 os.environ.setdefault("OMP_WAIT_POLICY", "passive")
 
 # What each module that runs whole nights costs, setup included (seconds, `--durations` of `make test` on a busy
