@@ -25,13 +25,26 @@ if TYPE_CHECKING:
     from ml.dataset import Dataset
 
 MAX_ORIGINS = 4
+# Origins closer than one grain are near-duplicate rows: with the weekly grain a month start and the Monday after
+# it (2007-07-01 and 2007-07-02) would count one window twice in the spread. A month is spaced by 28 days, so
+# that consecutive month starts (28 to 31 days apart) all stay.
+MIN_ORIGIN_SPACING_DAYS = {"week": 7, "month": 28}
 
 
-def origins(train_cutoffs: tuple[date, ...], horizon_days: int) -> list[tuple[date, list[date]]]:
-    """(origin, the cut-offs fitted for it): the latest MAX_ORIGINS with at least one earlier closed window."""
+def origins(train_cutoffs: tuple[date, ...], horizon_days: int, grain: str = "month") -> list[tuple[date, list[date]]]:
+    """(origin, the cut-offs fitted for it): the latest MAX_ORIGINS with at least one earlier closed window, each
+    at least one grain (``MIN_ORIGIN_SPACING_DAYS``) before the next kept one, walking back from the latest."""
     horizon = timedelta(days=horizon_days)
-    out = [(o, [c for c in train_cutoffs if c + horizon <= o]) for o in train_cutoffs]
-    return [(o, fit) for o, fit in out if fit][-MAX_ORIGINS:]
+    spacing = timedelta(days=MIN_ORIGIN_SPACING_DAYS[grain])
+    kept: list[tuple[date, list[date]]] = []
+    for origin in sorted(train_cutoffs, reverse=True):
+        fit = [c for c in train_cutoffs if c + horizon <= origin]
+        if not fit or (kept and kept[-1][0] - origin < spacing):
+            continue
+        kept.append((origin, fit))
+        if len(kept) == MAX_ORIGINS:
+            break
+    return kept[::-1]
 
 
 def run(
@@ -46,7 +59,7 @@ def run(
     """Per origin: the model's and the best baseline's main metric; and their difference's spread."""
     metric = MAIN_METRIC[model]
     per_origin: list[dict[str, Any]] = []
-    for origin, fit_cutoffs in origins(ds.split.train_cutoffs, cfg.horizon_days):
+    for origin, fit_cutoffs in origins(ds.split.train_cutoffs, cfg.horizon_days, cfg.as_of_grain):
         fit_rows, rows = censor_at(ds.rows(fit_cutoffs), origin), ds.rows([origin])
         if fit_rows.empty or rows.empty:
             continue
