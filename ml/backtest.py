@@ -4,8 +4,9 @@ One evaluation cut-off is one number; on real retailers the gap between the mode
 more than the promotion margin from one month to the next. Every training cut-off that has earlier cut-offs whose
 label windows end by it is an origin (the latest ``MAX_ORIGINS`` of them): the model (same features, rounds and
 blend as the version) is fitted on those earlier cut-offs, the baselines likewise, and all are scored on the
-origin's rows, whose labels are fully observed before the evaluation cut-off. The spread of "model minus best
-baseline" across origins is reported next to the evaluation cut-off's own figure.
+origin's rows, whose labels are fully observed before the evaluation cut-off. Origins are at least one grain
+apart (``MIN_ORIGIN_SPACING_DAYS``). The spread of "model minus best baseline" across origins is reported next to
+the evaluation cut-off's own figure; a history too short for any origin says why, with the dates (``no_origin``).
 """
 
 from __future__ import annotations
@@ -47,6 +48,16 @@ def origins(train_cutoffs: tuple[date, ...], horizon_days: int, grain: str = "mo
     return kept[::-1]
 
 
+def no_origin_reason(train_cutoffs: tuple[date, ...], horizon_days: int) -> str:
+    """Why ``origins`` found none, with the dates (Ta-Feng: four months, a 30-day horizon)."""
+    first, last = min(train_cutoffs), max(train_cutoffs)
+    return (
+        f"no origin: an origin needs an earlier training cut-off whose {horizon_days}-day label window has closed by "
+        f"it, and the earliest training cut-off {first} closes its window on {first + timedelta(days=horizon_days)}, "
+        f"after the latest training cut-off {last} ({len(train_cutoffs)} training cut-offs, {first} to {last})"
+    )
+
+
 def run(
     model: str,
     ds: Dataset,
@@ -59,7 +70,8 @@ def run(
     """Per origin: the model's and the best baseline's main metric; and their difference's spread."""
     metric = MAIN_METRIC[model]
     per_origin: list[dict[str, Any]] = []
-    for origin, fit_cutoffs in origins(ds.split.train_cutoffs, cfg.horizon_days, cfg.as_of_grain):
+    planned = origins(ds.split.train_cutoffs, cfg.horizon_days, cfg.as_of_grain)
+    for origin, fit_cutoffs in planned:
         fit_rows, rows = censor_at(ds.rows(fit_cutoffs), origin), ds.rows([origin])
         if fit_rows.empty or rows.empty:
             continue
@@ -70,7 +82,7 @@ def run(
         served = blend.apply(model, chosen_blend, own, base_preds.get(method) if method else None)
         results = {"xgboost": metrics_for(model, rows, served)}
         results.update({k: metrics_for(model, rows, v) for k, v in base_preds.items()})
-        comparison = compare(model, results)
+        comparison = compare(model, results, min_events=cfg.min_evaluation_events)
         per_origin.append(
             {
                 "origin": origin.isoformat(),
@@ -78,6 +90,8 @@ def run(
                 "model": comparison.model,
                 "best_baseline": comparison.best_baseline,
                 "baseline": comparison.baseline,
+                "events": comparison.events,
+                "measurable": comparison.measurable,
             }
         )
     gaps = np.array([o["model"] - o["baseline"] for o in per_origin], dtype=float)
@@ -85,6 +99,7 @@ def run(
     return {
         "metric": metric,
         "origins": per_origin,
+        "no_origin": None if planned else no_origin_reason(ds.split.train_cutoffs, cfg.horizon_days),
         "gap_mean": float(finite.mean()) if len(finite) else None,
         "gap_min": float(finite.min()) if len(finite) else None,
         "gap_max": float(finite.max()) if len(finite) else None,

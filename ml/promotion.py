@@ -27,10 +27,10 @@ from ml.evaluate import MAIN_METRIC, metrics_for, not_measurable_reason
 from ml.features import Feature
 
 log = logging.getLogger(__name__)
-# Which baseline serves when the evaluation window has too few events to rank anything (ml.evaluate's
-# MIN_EVALUATION_EVENTS): a ranking of the baselines on those rows is as much noise as the model's, so the first of
-# these the version fitted serves; BG/NBD first, because it is fitted on the history alone (no label window), as
-# in a cold start.
+# Which baseline serves when the evaluation window has too few events to rank anything (fewer than
+# ml.promotion.min_evaluation_events): a ranking of the baselines on those rows is as much noise as the model's,
+# so the first of these the version fitted serves; BG/NBD first, because it is fitted on the history alone (no
+# label window), as in a cold start.
 UNMEASURED_FALLBACK = ("bgnbd", "recency", "rfm")
 
 

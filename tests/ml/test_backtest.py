@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
-from ml.backtest import MAX_ORIGINS, origins
+from ml.backtest import MAX_ORIGINS, no_origin_reason, origins
 
 
 def test_every_origin_is_fitted_only_on_windows_closed_by_it_and_the_latest_are_kept():
@@ -33,3 +33,15 @@ def test_with_the_monthly_grain_consecutive_month_starts_stay_origins():
     cutoffs = (date(2007, 1, 1), date(2007, 2, 1), date(2007, 3, 1), date(2007, 3, 5), date(2007, 4, 1))
     planned = [o for o, _ in origins(cutoffs, horizon_days=28, grain="month")]
     assert planned == [date(2007, 2, 1), date(2007, 3, 1), date(2007, 4, 1)]  # 03-05 is 27 days before 04-01
+
+
+def test_a_history_without_origin_says_why_with_the_dates():
+    # Ta-Feng: orders from 2000-11-01, cut-offs from 2000-12-01 (30 days of history), weekly, 30-day horizon,
+    # evaluation cut-off 2001-01-29: every training cut-off is earlier than the first closed window
+    cutoffs = (date(2000, 12, 1), date(2000, 12, 4), date(2000, 12, 11), date(2000, 12, 18), date(2000, 12, 25))
+    assert origins(cutoffs, horizon_days=30, grain="week") == []
+    assert no_origin_reason(cutoffs, horizon_days=30) == (
+        "no origin: an origin needs an earlier training cut-off whose 30-day label window has closed by it, and the "
+        "earliest training cut-off 2000-12-01 closes its window on 2000-12-31, after the latest training cut-off "
+        "2000-12-25 (5 training cut-offs, 2000-12-01 to 2000-12-25)"
+    )

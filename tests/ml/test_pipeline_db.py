@@ -136,6 +136,8 @@ def test_the_backtest_reports_the_spread_over_earlier_origins(trained: MLConfig)
         gaps = [o["model"] - o["baseline"] for o in tested["origins"]]
         assert tested["gap_min"] == pytest.approx(min(gaps)) and tested["gap_max"] == pytest.approx(max(gaps))
         assert all(o["rows"] > 0 and o["best_baseline"] != "xgboost" for o in tested["origins"])
+        assert tested["no_origin"] is None
+        assert all(o["events"] > 0 and o["measurable"] == (o["events"] >= 30) for o in tested["origins"])
 
 
 def _churn_model(cfg: MLConfig) -> tuple[registry.ModelVersion, xgb.Booster, list[Feature], pd.DataFrame]:
