@@ -189,10 +189,13 @@ def table(name: str, results: dict[str, dict]) -> list[str]:
                 f" vs best baseline {comparison['best_baseline']} {_fmt(comparison['baseline'])}; "
                 f"trained in {row['seconds']:.0f} s)"
             )
+            if not comparison.get("measurable", True):
+                lines.append(f"  - {row['decision']}")
             tested = row.get("backtest") or {}
             if tested.get("origins"):
                 gaps = ", ".join(
                     f"{o['origin']} {_fmt(o['model'] - o['baseline'], 3)} vs {o['best_baseline']}"
+                    + ("" if o.get("measurable", True) else f" (not measurable: {o['events']} events)")
                     for o in tested["origins"]
                 )
                 lines.append(

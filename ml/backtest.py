@@ -5,8 +5,9 @@ more than the promotion margin from one month to the next. Every training cut-of
 label windows end by it is an origin (the latest ``MAX_ORIGINS`` of them): the model (same features, rounds and
 blend as the version) is fitted on those earlier cut-offs, the baselines likewise, and all are scored on the
 origin's rows, whose labels are fully observed before the evaluation cut-off. Origins are at least one grain
-apart (``MIN_ORIGIN_SPACING_DAYS``). The spread of "model minus best baseline" across origins is reported next to
-the evaluation cut-off's own figure; a history too short for any origin says why, with the dates (``no_origin``).
+apart (``MIN_ORIGIN_SPACING_DAYS``). The spread of "model minus best baseline" across the origins with enough
+events (``ml.promotion.min_evaluation_events``) is reported next to the evaluation cut-off's own figure; a history
+too short for any origin says why, with the dates (``no_origin``).
 """
 
 from __future__ import annotations
@@ -94,7 +95,8 @@ def run(
                 "measurable": comparison.measurable,
             }
         )
-    gaps = np.array([o["model"] - o["baseline"] for o in per_origin], dtype=float)
+    # an origin with too few events (ml.promotion.min_evaluation_events) is listed but left out of the spread
+    gaps = np.array([o["model"] - o["baseline"] for o in per_origin if o["measurable"]], dtype=float)
     finite = gaps[np.isfinite(gaps)]
     return {
         "metric": metric,
