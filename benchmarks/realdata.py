@@ -1,9 +1,11 @@
 """Real-data benchmark (`make bench-realdata`): the pipeline's own training and evaluation on real retailers.
 
-    python benchmarks/realdata.py [--dataset olist --dataset tafeng --dataset grocery_elog] [--model churn_risk]
-        [--reuse] [--out FILE]
+    python benchmarks/realdata.py [--dataset olist --dataset tafeng --dataset grocery_elog --dataset sample]
+        [--model churn_risk] [--reuse] [--out FILE]
 
-For each dataset in ``../shared/data`` (skipped with a note when absent): its adapter writes the landing contract,
+For each dataset in ``../shared/data`` (skipped with a note when absent), and the generated sample of ``make demo``
+(``devtools.synth``: 20,000 customers, 365 days, seed 42, the default configuration): its adapter (for the sample,
+the generator) writes the landing contract,
 the nightly DAG builds the warehouse for the last day of the data in a database of its own (``airflow dags test``,
 as the demo's own-data path does), then ``ml.pipeline.train_and_evaluate`` and ``ml.promotion.promote`` run every
 model into a fresh registry, exactly as crm_train does. Printed per dataset: ROC AUC, PR AUC and top-decile lift
@@ -45,7 +47,7 @@ METHODS = (
 @dataclass(frozen=True)
 class Dataset:
     name: str
-    source: Path
+    source: Path | None  # the real dataset's folder; None for the generated sample
     adapter: list[str]  # the adapter's command line after the Python executable
     config: Path
     run_date: date
@@ -53,8 +55,14 @@ class Dataset:
 
 
 def datasets(landing_root: Path) -> list[Dataset]:
+    from devtools.demo import DEFAULT_END_DATE
+    from devtools.synth import command
+
     def landing(name: str) -> str:
         return str(landing_root / name)  # the folder name names the dataset's database (crm_<name>)
+
+    # make demo's sample, generated as the demo does it (its defaults), into a landing folder of its own
+    sample = command(Path(landing("sample")), 20_000, 365, 42, DEFAULT_END_DATE, overwrite=True)[1:]
 
     return [
         Dataset(
@@ -89,6 +97,7 @@ def datasets(landing_root: Path) -> list[Dataset]:
             date(2007, 12, 30),
             {"value_90d": "the source has no amounts"},
         ),
+        Dataset("sample", None, sample, ROOT / "config" / "pipeline.yml", DEFAULT_END_DATE, {}),
     ]
 
 
@@ -180,16 +189,21 @@ def table(name: str, results: dict[str, dict]) -> list[str]:
                 f" vs best baseline {comparison['best_baseline']} {_fmt(comparison['baseline'])}; "
                 f"trained in {row['seconds']:.0f} s)"
             )
+            if not comparison.get("measurable", True):
+                lines.append(f"  - {row['decision']}")
             tested = row.get("backtest") or {}
             if tested.get("origins"):
                 gaps = ", ".join(
                     f"{o['origin']} {_fmt(o['model'] - o['baseline'], 3)} vs {o['best_baseline']}"
+                    + ("" if o.get("measurable", True) else f" (not measurable: {o['events']} events)")
                     for o in tested["origins"]
                 )
                 lines.append(
                     f"  - backtest, model minus best baseline: mean {_fmt(tested['gap_mean'])}, "
                     f"min {_fmt(tested['gap_min'])}, max {_fmt(tested['gap_max'])} ({gaps})"
                 )
+            elif tested.get("no_origin"):
+                lines.append(f"  - backtest: {tested['no_origin']}")
         else:
             lines.append(f"- {model}: {row['status']}: {row['reason']}")
     return lines + [""]
@@ -197,7 +211,7 @@ def table(name: str, results: dict[str, dict]) -> list[str]:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--dataset", action="append", choices=["olist", "tafeng", "grocery_elog"])
+    parser.add_argument("--dataset", action="append", choices=["olist", "tafeng", "grocery_elog", "sample"])
     parser.add_argument("--reuse", action="store_true", help="reuse a dataset's warehouse built by an earlier run")
     parser.add_argument("--model", action="append", choices=MODELS, help="only these models (default: all)")
     parser.add_argument("--out", type=Path, help="also write the tables (Markdown) to this file")
@@ -207,7 +221,7 @@ def main(argv: list[str] | None = None) -> int:
     for ds in datasets(ROOT / "data" / "realdata"):
         if args.dataset and ds.name not in args.dataset:
             continue
-        if not ds.source.exists():
+        if ds.source is not None and not ds.source.exists():
             report += [f"### {ds.name}", "", f"skipped: {ds.source} is absent", ""]
             continue
         print(f"==> {ds.name}", flush=True)

@@ -39,6 +39,13 @@ class ColdStart:
     min_history_days: int = 240
 
 
+# A main metric on fewer events than this ranks methods on noise (Olist's next-purchase C-index once rested on one
+# repurchase): the comparison is "not measurable" and decides no promotion (ml.promotion). Events are what the
+# metric separates: observed repurchases for the time models, the minority class (churned or stayed) for churn,
+# customers with revenue for value. Set by ml.promotion.min_evaluation_events.
+MIN_EVALUATION_EVENTS = 30
+
+
 @dataclass(frozen=True)
 class MLConfig:
     models_dir: Path
@@ -53,6 +60,7 @@ class MLConfig:
     cold_start: ColdStart = field(default_factory=ColdStart)
     promotion_margin: float = 0.002
     must_beat_baselines: bool = True
+    min_evaluation_events: int = MIN_EVALUATION_EVENTS
     bgnbd_features: str = "auto"
     chunk_rows: int = 200_000
     exact_contributions: bool = False
@@ -153,6 +161,7 @@ def ml_config(settings: Settings | None = None, env: dict[str, str] | None = Non
         ),
         promotion_margin=_typed(promotion, "margin", float, d.promotion_margin, where, 0.0),
         must_beat_baselines=_typed(promotion, "must_beat_baselines", bool, d.must_beat_baselines, where),
+        min_evaluation_events=_typed(promotion, "min_evaluation_events", int, d.min_evaluation_events, where, 0),
         bgnbd_features=bgnbd,
         chunk_rows=_typed(scoring, "chunk_rows", int, d.chunk_rows, where, 1000),
         exact_contributions=_typed(scoring, "exact_contributions", bool, d.exact_contributions, where),

@@ -14,11 +14,20 @@ import pandas as pd
 from scipy import stats
 from sklearn.metrics import average_precision_score, brier_score_loss, roc_auc_score
 
+from ml.config import MIN_EVALUATION_EVENTS
+
 MAIN_METRIC = {
     "churn_risk": "roc_auc",
     "next_purchase": "c_index",
     "value_90d": "spearman",
     "next_purchase_category": "c_index",
+}
+# What ml.config.MIN_EVALUATION_EVENTS counts, per model: the events the main metric separates.
+EVENT_NOUNS = {
+    "churn_risk": "customers in the minority class (churned or stayed)",
+    "next_purchase": "observed repurchases",
+    "next_purchase_category": "observed repurchases",
+    "value_90d": "customers with revenue",
 }
 METRIC_LABELS = {
     "roc_auc": "ROC AUC",
@@ -60,6 +69,7 @@ def binary_metrics(y: np.ndarray, p: np.ndarray) -> dict[str, float]:
         "top_decile_capture": float(y[top].sum() / y.sum()) if y.sum() > 0 else float("nan"),
         "brier": float(brier_score_loss(y, np.clip(p, 0, 1))),
         "base_rate": float(base_rate),
+        "positives": int(y.sum()),
         "n": int(len(y)),
     }
 
@@ -130,6 +140,7 @@ def survival_metrics(
         if event.any()
         else float("nan"),
         "event_rate": float(event.mean()),
+        "events": int(event.sum()),
         "n": int(len(time)),
     }
     for days, p in sorted(p_within.items()):
@@ -154,6 +165,7 @@ def value_metrics(revenue: np.ndarray, predicted: np.ndarray) -> dict[str, float
         "mean_abs_error": float(np.mean(np.abs(revenue - predicted))),
         "total_actual": float(revenue.sum()),
         "total_predicted": float(predicted.sum()),
+        "buyers": int(buyer.sum()),
         "n": int(len(revenue)),
     }
 
@@ -170,23 +182,55 @@ def metrics_for(model_name: str, frame: pd.DataFrame, out: dict[str, np.ndarray]
     return survival_metrics(time_, event, out["rank"], out["days"], p_within)
 
 
+def evaluation_events(model_name: str, metrics: dict[str, float]) -> int | None:
+    """How many events the main metric rests on (``EVENT_NOUNS``); None for metrics recorded without the counts."""
+    if model_name == "churn_risk":
+        if "positives" not in metrics:
+            return None
+        return int(min(metrics["positives"], metrics["n"] - metrics["positives"]))
+    key = "buyers" if model_name == "value_90d" else "events"
+    return int(metrics[key]) if key in metrics else None
+
+
+def not_measurable_reason(model_name: str, events: int | None, minimum: int = MIN_EVALUATION_EVENTS) -> str | None:
+    """Why a comparison on these evaluation rows decides nothing, or None when it has enough events."""
+    if events is None or events >= minimum:
+        return None
+    return (
+        f"not measurable: the evaluation window holds {events} {EVENT_NOUNS[model_name]}, fewer than the minimum "
+        f"of {minimum} (ml.promotion.min_evaluation_events)"
+    )
+
+
 @dataclass(frozen=True)
 class Comparison:
-    """A main metric for the model and the best baseline on the same rows."""
+    """A main metric for the model and the best baseline on the same rows, and the events it rests on."""
 
     metric: str
     model: float
     best_baseline: str
     baseline: float
+    events: int | None = None
+    min_events: int = MIN_EVALUATION_EVENTS
 
     @property
     def beats(self) -> bool:
         return bool(np.isfinite(self.model) and (not np.isfinite(self.baseline) or self.model > self.baseline))
 
+    @property
+    def measurable(self) -> bool:
+        return self.events is None or self.events >= self.min_events
 
-def compare(model_name: str, results: dict[str, dict[str, float]], model_key: str = "xgboost") -> Comparison:
+
+def compare(
+    model_name: str,
+    results: dict[str, dict[str, float]],
+    model_key: str = "xgboost",
+    min_events: int = MIN_EVALUATION_EVENTS,
+) -> Comparison:
     metric = MAIN_METRIC[model_name]
     baselines = {k: v[metric] for k, v in results.items() if k != model_key and not k.startswith("xgboost")}
     finite = {k: v for k, v in baselines.items() if np.isfinite(v)}
     best = max(finite, key=finite.__getitem__) if finite else "none"
-    return Comparison(metric, results[model_key][metric], best, finite.get(best, float("nan")))
+    events = evaluation_events(model_name, results[model_key])
+    return Comparison(metric, results[model_key][metric], best, finite.get(best, float("nan")), events, min_events)

@@ -257,7 +257,7 @@ def train_and_evaluate(conn: psycopg.Connection, cfg: MLConfig, model: str, run_
     if preds[chosen] is not unblended:
         results["xgboost_unblended"] = metrics_for(model, eval_rows, unblended)
     results.update({k: metrics_for(model, eval_rows, v) for k, v in base_preds.items()})
-    comparison = compare(model, results)
+    comparison = compare(model, results, min_events=cfg.min_evaluation_events)
 
     # Serving mirrors the evaluation: the same recipe (feature set, rounds, sigma) refitted on every window up to
     # the latest fully observed one, so the served model has seen the most recent behaviour it was measured on.

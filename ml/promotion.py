@@ -4,9 +4,11 @@ Both score the challenger's ``eval.parquet`` (its evaluation cut-off, labels ful
 beat the champion's main metric by ``ml.promotion.margin`` and, with ``must_beat_baselines``, the best baseline
 of its own report by the same margin. When it does not, the current XGBoost champion keeps serving if it beats
 that baseline by the margin on the same rows; otherwise the best baseline serves (``ml.serving``), with a reason
-that says so. A champion that cannot score those rows (its features are no longer there) is replaced, and the
-decision says so. Every decision is written to ``promotion.json`` in the challenger's folder, and what serves to
-``serving.json`` in the model's folder.
+that says so. An evaluation window with fewer events than ``ml.promotion.min_evaluation_events`` (30) decides
+nothing: the challenger is not promoted and a baseline fitted without labels serves (``UNMEASURED_FALLBACK``), with
+a reason that gives the count and the minimum. A champion that cannot score those rows (its features are no longer
+there) is replaced, and the decision says so. Every decision is written to ``promotion.json`` in the challenger's
+folder, and what serves to ``serving.json`` in the model's folder.
 """
 
 from __future__ import annotations
@@ -21,10 +23,15 @@ import xgboost as xgb
 
 from ml import registry, serving, train
 from ml.config import MLConfig
-from ml.evaluate import MAIN_METRIC, metrics_for
+from ml.evaluate import MAIN_METRIC, metrics_for, not_measurable_reason
 from ml.features import Feature
 
 log = logging.getLogger(__name__)
+# Which baseline serves when the evaluation window has too few events to rank anything (fewer than
+# ml.promotion.min_evaluation_events): a ranking of the baselines on those rows is as much noise as the model's,
+# so the first of these the version fitted serves; BG/NBD first, because it is fitted on the history alone (no
+# label window), as in a cold start.
+UNMEASURED_FALLBACK = ("bgnbd", "recency", "rfm")
 
 
 @dataclass(frozen=True)
@@ -93,10 +100,24 @@ def _baseline_serves(cfg: MLConfig, model: str, version: str, comparison: dict, 
     )
 
 
+def _not_measurable(model: str, version: str, comparison: dict, fitted: set[str], why: str) -> Decision:
+    """Too few events to compare: no promotion on that noise, a baseline fitted without labels serves."""
+    method = next((m for m in UNMEASURED_FALLBACK if m in fitted), "rules")
+    measured = (
+        f"{comparison['metric']} xgboost {_fmt(comparison.get('model'))} vs {comparison['best_baseline']} "
+        f"{_fmt(comparison.get('baseline'))} rest on them"
+    )
+    serves = f"the {method} baseline serves" if method != "rules" else "the rules serve"
+    return Decision(model, version, False, f"{why} ({measured}): {serves}", comparison.get("model"), serving=method)
+
+
 def decide(cfg: MLConfig, model: str, version: str) -> Decision:
     challenger = registry.load(cfg, model, version)
     metrics = json.loads((challenger.path / "metrics.json").read_text(encoding="utf-8"))
     comparison = metrics["comparison"]
+    unmeasured = not_measurable_reason(model, comparison.get("events"), cfg.min_evaluation_events)
+    if unmeasured is not None:
+        return _not_measurable(model, version, comparison, set(metrics.get("results", {})), unmeasured)
     base, mine = comparison.get("baseline"), comparison.get("model")
     beats_baseline = mine is not None and (base is None or mine >= base + cfg.promotion_margin)
     if cfg.must_beat_baselines and not beats_baseline:

@@ -133,7 +133,11 @@ def write_version(
         "model": model,
         "version": version,
         "main_metric": MAIN_METRIC[model],
-        "comparison": {**comparison.__dict__, "beats_every_baseline": comparison.beats},
+        "comparison": {
+            **comparison.__dict__,
+            "beats_every_baseline": comparison.beats,
+            "measurable": comparison.measurable,
+        },
         "results": results,
         "notes": notes,
     }

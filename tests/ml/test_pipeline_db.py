@@ -133,9 +133,11 @@ def test_the_backtest_reports_the_spread_over_earlier_origins(trained: MLConfig)
         origins = [o["origin"] for o in tested["origins"]]
         assert 2 <= len(origins) <= 4 and origins == sorted(origins), model
         assert set(origins) <= set(window["train_cutoffs"]) and max(origins) < window["eval_cutoff"], model
-        gaps = [o["model"] - o["baseline"] for o in tested["origins"]]
+        gaps = [o["model"] - o["baseline"] for o in tested["origins"] if o["measurable"]]
         assert tested["gap_min"] == pytest.approx(min(gaps)) and tested["gap_max"] == pytest.approx(max(gaps))
         assert all(o["rows"] > 0 and o["best_baseline"] != "xgboost" for o in tested["origins"])
+        assert tested["no_origin"] is None
+        assert all(o["events"] > 0 and o["measurable"] == (o["events"] >= 30) for o in tested["origins"])
 
 
 def _churn_model(cfg: MLConfig) -> tuple[registry.ModelVersion, xgb.Booster, list[Feature], pd.DataFrame]:

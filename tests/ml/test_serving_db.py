@@ -19,6 +19,7 @@ import pytest
 
 from ml import promotion, registry, serving
 from ml.__main__ import _promote, _status
+from ml.config import MLConfig
 from ml.evaluate import MAIN_METRIC, metrics_for
 from ml.evaluation_report import format_model_summary
 from ml.pipeline import train_and_evaluate
@@ -160,3 +161,43 @@ def test_a_retailer_without_consumables_trains_and_scores_without_the_category_m
     assert code == 2 and "churn_risk: nothing trained yet" in err.getvalue()
     assert f"next_purchase_category: nothing to promote, cold start at the last training ({RUN_DATE})" in out.getvalue()
     assert f"last training: {RUN_DATE} cold_start: no customer bought a consumable product" in out.getvalue()
+
+
+def test_too_few_evaluation_events_decide_no_promotion_and_bgnbd_serves(decided, tmp_path: Path):
+    cfg, decisions = decided
+    model, version = "next_purchase", decisions["next_purchase"].version
+    events = pd.read_json(registry.model_dir(cfg, model) / version / "metrics.json", typ="series")["comparison"][
+        "events"
+    ]
+    assert events >= cfg.min_evaluation_events  # the mini retailer measures: the floor decides nothing there
+
+    def fresh(name: str, **changes) -> MLConfig:
+        # a registry of its own holding only this version, the champion-less state of a first training
+        other = replace(cfg, models_dir=tmp_path / name, must_beat_baselines=False, **changes)
+        shutil.copytree(registry.model_dir(cfg, model) / version, registry.model_dir(other, model) / version)
+        return other
+
+    measured = promotion.promote(fresh("measured", min_evaluation_events=events), model, version)
+    assert measured.promoted and measured.serving == "xgboost"  # at the floor: the first champion, as before
+
+    strict = fresh("strict", min_evaluation_events=events + 1)
+    decision = promotion.promote(strict, model, version)
+    assert not decision.promoted and decision.serving == "bgnbd"
+    assert decision.reason.startswith(
+        f"not measurable: the evaluation window holds {events} observed repurchases, fewer than the minimum of "
+        f"{events + 1} (ml.promotion.min_evaluation_events)"
+    )
+    assert decision.reason.endswith("the bgnbd baseline serves")
+    assert registry.champion(strict, model) is None
+    assert serving.read(strict, model) | {"decided_at": None} == {
+        "method": "bgnbd",
+        "version": version,
+        "reason": decision.reason,
+        "decided_at": None,
+    }
+    out = io.StringIO()
+    with redirect_stdout(out):
+        _status(strict)
+    assert f"serves: bgnbd baseline (fitted with {version}): not measurable: the evaluation window holds" in (
+        out.getvalue()
+    )
