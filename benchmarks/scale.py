@@ -9,7 +9,8 @@ generated with the same parameters (under ``CRM_STATE_DIR/bench-scale/``). Then,
 configured warehouse (the embedded server unless ``CRM_WAREHOUSE_URL`` is set):
 
 1. **first night**: every step of ``crm_nightly`` for the day before the last (all the history is new);
-2. optionally the weekly training (``python -m ml train``), so the next nights score with models, not the rules;
+2. optionally the weekly training (crm_train's train and promote for each model), so the next nights score with
+   the models that beat their baselines, not the cold-start baseline;
 3. **incremental night**: every step again after one new day, as a night in production does;
 4. **full rebuild**: the same night with ``build_warehouse(full_refresh=True)`` (every incremental model rebuilt).
 
@@ -100,9 +101,13 @@ def run_step(step: str, run_date: date, full_refresh: bool) -> object:  # noqa: 
 
         return str(write_report(run_date))
     if step == "train":
-        from ml.__main__ import main as ml_main
+        # crm_train's two tasks per model: without the promotion the next nights would still score with the
+        # cold-start baseline (the figures up to 2026-12-07 were taken so: "no champion model yet").
+        from ml.config import MODEL_NAMES
+        from proactive_crm.tasks.train import promote_result, train_model
 
-        return ml_main(["train", "--run-date", run_date.isoformat()])
+        decisions = [promote_result(train_model(model, run_date)) for model in MODEL_NAMES]
+        return sum(bool(d.get("promoted")) for d in decisions)  # the rows column: models promoted
     raise SystemExit(f"unknown step {step!r}; one of {', '.join(NIGHT_STEPS)}, train")
 
 
@@ -179,6 +184,8 @@ def rows_of(step: str, result: object) -> int | None:
         return int(result.get("candidates", 0))
     if step == "publish_actions" and isinstance(result, dict):
         return sum(int(n) for n in (result.get("published") or {}).values())
+    if step == "train" and isinstance(result, int):
+        return result  # models promoted
     if step == "apply_retention" and isinstance(result, dict):
         return sum(v for v in result.values() if isinstance(v, int))
     return None
