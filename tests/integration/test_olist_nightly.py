@@ -268,6 +268,8 @@ def test_training_on_the_full_copy_promotes_only_models_that_beat_their_baseline
         if method == "xgboost":
             assert version != "rules-1" and reason is None, model
         else:  # 97% one-time buyers: a model that cannot beat its best baseline is not promoted, that baseline
-            # serves, and the night says so
-            assert "does not beat the best baseline" in reason and f"the {method} baseline serves" in reason, reason
+            # serves, and the night says so; where the evaluation window holds too few events to compare at all
+            # (the category model: 1 repurchase of a consumable), the comparison is refused and says why
+            compared = "does not beat the best baseline" in reason or reason.startswith("not measurable: ")
+            assert compared and f"the {method} baseline serves" in reason, reason
             assert reason[:60] in log, model
