@@ -112,7 +112,20 @@ def _summarise(context: Mapping[str, Any], state: str) -> None:
             getattr(dag_run, "start_date", None),
             getattr(dag_run, "end_date", None),
         )
-    log.info("night summary: %s", summary)
+    # One readable line for the task log (and the demo, which shows it); the whole record, KPIs and stage seconds
+    # included, is the ops.run_log row that record_night just wrote, where BI tools and alerts read it.
+    published = summary.get("actions_published") or {}
+    log.info(
+        "night summary (ops.run_log): %s %s for %s in %.0f s; rows loaded %s, rejected %s; actions published %s%s",
+        summary["dag_id"],
+        state,
+        summary["business_date"],
+        summary.get("duration_seconds") or 0,
+        f"{summary.get('rows_loaded') or 0:,}",
+        f"{summary.get('rows_rejected') or 0:,}",
+        ", ".join(f"{channel} {count:,}" for channel, count in published.items()) or "none",
+        f"; failed tasks: {', '.join(summary['failed_tasks'])}" if summary.get("failed_tasks") else "",
+    )
 
 
 def night_succeeded(context: Mapping[str, Any]) -> None:

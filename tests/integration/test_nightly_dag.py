@@ -396,6 +396,11 @@ def test_a_good_night_logs_every_task_and_its_summary(nightly: Nights, warehouse
     assert by_task["publish_actions"][5] == published
     assert set(stages) == TASKS and all(seconds > 0 for seconds in stages.values())
     assert gates["warehouse_gate"]["expectations"] > 0 and gates["actions_gate"]["expectations"] > 0
+    # The task log's one readable line (the whole record is the row read above), not a dict's repr
+    assert (
+        f"night summary (ops.run_log): crm_nightly success for {FIRST_NIGHT} in " in log
+        and f"rows loaded {loaded:,}, rejected {rejected:,}; actions published email {actions['email']:,}" in log
+    ), log[-3000:]
 
 
 def test_rerunning_a_night_changes_nothing(nightly: Nights, warehouse: str):
