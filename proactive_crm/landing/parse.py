@@ -360,12 +360,16 @@ def _jsonl_python(text: str, source: Source) -> ParsedFile:
 
 
 def parse_jsonl(file: LandingFile, source: Source, data: bytes) -> ParsedFile:
-    if not data or data.isspace():  # not data.strip(): that copied the whole file to look at its ends
-        raise UnreadableFileError(f"{file.label}: empty file, expected one JSON object per line")
+    _refuse_blank_jsonl(file, data)
     parsed = _jsonl_fast(data, source) or _jsonl_python(data.decode("utf-8"), source)
     if parsed.table.num_rows:
         _check_required_keys(file, source, _keys_present(parsed.table))
     return parsed
+
+
+def _refuse_blank_jsonl(file: LandingFile, text: bytes) -> None:
+    if not text or text.isspace():  # not text.strip(): that copied the whole file to look at its ends
+        raise UnreadableFileError(f"{file.label}: empty file, expected one JSON object per line")
 
 
 def _keys_present(table: pa.Table) -> set[str]:
@@ -454,8 +458,7 @@ def stream_text(file: LandingFile, source: Source, text: bytes, rows: int) -> It
         first_line = 2
         extra_columns = [h for h in header if h not in source.column_names]
     else:
-        if not text or text.isspace():
-            raise UnreadableFileError(f"{file.label}: empty file, expected one JSON object per line")
+        _refuse_blank_jsonl(file, text)
         batches = _jsonl_stream(text, source)
         first_line = 1
         extra_columns = []
@@ -468,8 +471,9 @@ def stream_text(file: LandingFile, source: Source, text: bytes, rows: int) -> It
         numbers = np.arange(line, line + table.num_rows, dtype=np.int64)
         yield ParsedFile(table, numbers, extra_columns, lambda i, start=line: raw(start + i), may_hold_nul=may_hold_nul)
         line += table.num_rows
-    if line - first_line != _count_lines(text) - (first_line - 1):
-        raise NotLineForLine(f"{line - first_line} rows for {_count_lines(text)} lines")
+    lines = _count_lines(text)
+    if line - first_line != lines - (first_line - 1):
+        raise NotLineForLine(f"{line - first_line} rows for {lines} lines")
     if file.format == "jsonl" and line > first_line:
         _check_required_keys(file, source, present)
 
