@@ -17,15 +17,12 @@ from pathlib import Path
 import psycopg
 import pytest
 
+# ml's package sets OMP_WAIT_POLICY=PASSIVE (ml/__init__.py says why), which the OpenMP runtime reads once, when it
+# loads: imported here, before any test module loads xgboost or scikit-learn (isort puts them ahead of `ml` in a
+# module's imports). The Airflow and dbt subprocesses of the tests inherit the setting.
+import ml  # noqa: F401 (the import is the setting)
 from proactive_crm.config import PROJECT_ROOT, Settings, load_settings
 from proactive_crm.warehouse import warehouse_url, with_database
-
-# XGBoost's OpenMP threads busy-wait for each other by default: on a loaded 2-core machine (make test's two workers,
-# other work) a waiting thread keeps a core another process needs, and a boosting round on a few thousand rows took
-# 80 ms instead of 5 (200 rounds: 7.5-12.3 s with 2 threads, 1.0 s with 1, 1.1 s with 2 threads and passive waiting).
-# ml/__init__.py sets the same default for the runtime; it is repeated here because a test module may load xgboost or
-# scikit-learn before anything imports ml, and the OpenMP runtime reads the variable only once, when it loads.
-os.environ.setdefault("OMP_WAIT_POLICY", "passive")
 
 # What each module that runs whole nights costs, setup included (seconds, `--durations` of `make test` on a busy
 # 2-core machine). Under `make test` each pytest-xdist worker takes whole files in collection order
