@@ -343,13 +343,14 @@ def test_the_rules_serve_a_cold_start_only_when_bgnbd_cannot_be_fitted():
         assert fallback.fallback_reason.startswith("cold start: 12 customers; BG/NBD could not be fitted")
 
 
-def test_the_served_churn_probability_is_calibrated_on_the_validation_rows(trained: MLConfig):
+def test_a_blended_churn_probability_is_calibrated_on_the_validation_rows(trained: MLConfig):
     # The decision step spends on P(churn) x value: the level of the probability matters, not only its ranking.
-    # On the evaluation cut-off (rows no fit or calibration has seen) the mean served probability is the observed
-    # churn rate within a few points, where the trees' own probability is not; the ranking is the trees' own.
+    # The churn model blends in a baseline here, and a weighted mean of two probabilities is neither's level: on
+    # the evaluation cut-off (rows no fit or calibration has seen) the calibrated blend's mean is the observed churn
+    # rate within a few points, where the uncalibrated blend's is not; the ranking is the blend's own.
     version = registry.champion(trained, "churn_risk")
     chosen = version.metadata["blend"]
-    assert chosen["calibration"] is not None and chosen["calibration"]["a"] > 0
+    assert chosen["method"] is not None and chosen["calibration"] is not None and chosen["calibration"]["a"] > 0
     frame = pd.read_parquet(version.path / "eval.parquet")
     observed = float(frame["label_churn"].mean())
     booster = xgb.Booster(model_file=str(version.evaluated_model_file))
