@@ -301,7 +301,9 @@ def train_and_evaluate(conn: psycopg.Connection, cfg: MLConfig, model: str, run_
     )
     serving.write_states(cfg, model, version, states)
     _record_status(cfg, model, run_date, "trained", None, version)
-    metrics = {"results": results, "comparison": comparison.__dict__, "backtest": notes["backtest"]}
+    # measurable is a property, not a field: without it the benchmark's table read every window as measurable
+    comparison_out = {**comparison.__dict__, "measurable": comparison.measurable}
+    metrics = {"results": results, "comparison": comparison_out, "backtest": notes["backtest"]}
     return TrainResult(model, "trained", version=version, metrics=metrics)
 
 
