@@ -8,10 +8,10 @@ For each dataset in ``../shared/data`` (skipped with a note when absent), and th
 the generator) writes the landing contract,
 the nightly DAG builds the warehouse for the last day of the data in a database of its own (``airflow dags test``,
 as the demo's own-data path does), then ``ml.pipeline.train_and_evaluate`` and ``ml.promotion.promote`` run every
-model into a fresh registry, exactly as crm_train does. Printed per dataset: ROC AUC, PR AUC and top-decile lift
-of every method for churn, C-index for next purchase, Spearman for value, all on the same evaluation rows (the
-latest history as-of date, a month start or with ``warehouse.as_of_grain: week`` a Monday, whose label window is
-fully observed), and the method the pipeline serves.
+model into a fresh registry, exactly as crm_train does. Printed per dataset: ROC AUC, PR AUC, top-decile lift and
+Brier score (the probability's level, lower is better) of every method for churn, C-index for next purchase, Spearman
+for value, all on the same evaluation rows (the latest history as-of date, a month start or with
+``warehouse.as_of_grain: week`` a Monday, whose label window is fully observed), and the method the pipeline serves.
 ``--reuse`` skips the nightly build when the dataset's database already holds it.
 """
 
@@ -166,13 +166,14 @@ def table(name: str, results: dict[str, dict]) -> list[str]:
         rows_eval = {m: r["results"]["xgboost"].get("n") for m, r in trained.items()}
         lines += ["Evaluation rows: " + ", ".join(f"{m} {int(n):,}" for m, n in rows_eval.items() if n), ""]
     header = (
-        "| method | churn ROC AUC | churn PR AUC | churn top-decile lift | next purchase C-index | value Spearman |"
+        "| method | churn ROC AUC | churn PR AUC | churn top-decile lift | churn Brier | next purchase C-index "
+        "| value Spearman |"
     )
-    lines += [header, "|---|---|---|---|---|---|"]
+    lines += [header, "|---|---|---|---|---|---|---|"]
     for method in METHODS:
         cells = []
         for model, keys in (
-            ("churn_risk", ("roc_auc", "pr_auc", "top_decile_lift")),
+            ("churn_risk", ("roc_auc", "pr_auc", "top_decile_lift", "brier")),
             ("next_purchase", ("c_index",)),
             ("value_90d", ("spearman",)),
         ):

@@ -6,7 +6,8 @@ revenue), is then better than either. The model's weight runs from 1 (the model 
 baseline alone is a candidate of its own in promotion); ties go to the larger model weight. Only churn and value
 blend: the survival models' outputs (log-time locations against P(no order)) have no common scale to average on.
 
-The choice is stored in the version's metadata (``blend``) and applied wherever the model predicts: evaluation,
+The choice is stored in the version's metadata (``blend``, with the churn probability's calibration fitted on the
+same rows after the blend: ``ml.calibration``) and applied wherever the model predicts: evaluation,
 promotion and the nightly scores, with the baseline's state stored beside the version (``ml.serving``).
 """
 
@@ -17,6 +18,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ml import calibration
 from ml.evaluate import MAIN_METRIC, metrics_for
 
 BLENDED = {"churn_risk": "p", "value_90d": "value"}  # model -> the output the blend averages
@@ -64,7 +66,13 @@ def apply(
     model_out: dict[str, np.ndarray],
     base_out: dict[str, np.ndarray] | None,
 ) -> dict[str, np.ndarray]:
-    """The served prediction: the model's own when there is no blend."""
-    if not blend or blend.get("method") is None or base_out is None:
+    """The served prediction: the model's own, mixed with the baseline when there is a blend, then calibrated when
+    the version carries a calibration (``ml.calibration``, churn only)."""
+    if not blend:
         return model_out
-    return combine(model, model_out, base_out, float(blend["weight"]))
+    out = model_out
+    if blend.get("method") is not None and base_out is not None:
+        out = combine(model, model_out, base_out, float(blend["weight"]))
+    if model == "churn_risk" and blend.get("calibration"):
+        out = {**out, "p": calibration.apply(out["p"], blend["calibration"])}
+    return out

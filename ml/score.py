@@ -242,8 +242,9 @@ def _model_rows(
             if model != "next_purchase"
             else train.survival_outputs(raw, scorer.sigma or 1.0, windows)
         )
-        if scorer.blend_method is not None:
-            base = serving.predict(model, scorer.blend_method, chunk, scorer.states, cfg, params)
+        if scorer.metrics.get("blend"):  # the blend's baseline, and the churn calibration, as evaluated
+            method = scorer.blend_method
+            base = serving.predict(model, method, chunk, scorer.states, cfg, params) if method is not None else None
             out = blend.apply(model, scorer.metrics["blend"], out, base)
         contribs = _contributions(scorer, matrix, cfg.exact_contributions)
         reasons = top_reasons(contribs, chunk, scorer.spec, 3, DIRECTION[model])

@@ -75,10 +75,13 @@ def blended(
     bgnbd_now: BGNBDParams | None = None,
     states: dict[str, Any] | None = None,
 ) -> dict[str, np.ndarray]:
-    """The version's predictions with its blend (``ml.blend``) applied: the baseline as stored with the version."""
+    """The version's predictions with its blend (``ml.blend``) and calibration applied: the baseline as stored with
+    the version."""
     chosen = version.metadata.get("blend")
-    if not chosen or chosen.get("method") is None:
+    if not chosen:
         return out
+    if chosen.get("method") is None:  # no baseline mixed in; a calibration may still apply
+        return blend.apply(version.model, chosen, out, None)
     states = states if states is not None else load_states(cfg, version.model, version.version)
     base = predict(version.model, str(chosen["method"]), frame, states, cfg, bgnbd_now)
     return blend.apply(version.model, chosen, out, base)

@@ -14,7 +14,7 @@ import psycopg
 import pytest
 import xgboost as xgb
 
-from ml import bgnbd, promotion, registry, train
+from ml import bgnbd, promotion, registry, serving, train
 from ml.config import ColdStart, MLConfig
 from ml.evaluation_report import format_model_summary
 from ml.features import Feature, FeatureMismatch, design_matrix
@@ -341,3 +341,27 @@ def test_the_rules_serve_a_cold_start_only_when_bgnbd_cannot_be_fitted():
         fallback = _fitted_or_rules(cold, params)
         assert fallback.method == "rules" and fallback.is_fallback
         assert fallback.fallback_reason.startswith("cold start: 12 customers; BG/NBD could not be fitted")
+
+
+def test_a_blended_churn_probability_is_calibrated_on_the_validation_rows(trained: MLConfig):
+    # The decision step spends on P(churn) x value: the level of the probability matters, not only its ranking.
+    # The churn model blends in a baseline here, and a weighted mean of two probabilities is neither's level: on
+    # the evaluation cut-off (rows no fit or calibration has seen) the calibrated blend's mean is the observed churn
+    # rate within a few points, where the uncalibrated blend's is not; the ranking is the blend's own.
+    version = registry.champion(trained, "churn_risk")
+    chosen = version.metadata["blend"]
+    assert chosen["method"] is not None and chosen["calibration"] is not None and chosen["calibration"]["a"] > 0
+    frame = pd.read_parquet(version.path / "eval.parquet")
+    observed = float(frame["label_churn"].mean())
+    booster = xgb.Booster(model_file=str(version.evaluated_model_file))
+    spec = [Feature.from_dict(f) for f in version.metadata["features"]]
+    own = train.outputs("churn_risk", booster, frame, spec, 1, None)
+    served = serving.blended(trained, version, frame, own)
+    uncalibrated = serving.blended(
+        trained, replace(version, metadata={**version.metadata, "blend": {**chosen, "calibration": None}}), frame, own
+    )
+    print(f"observed {observed:.4f} served {served['p'].mean():.4f} uncalibrated {uncalibrated['p'].mean():.4f}")
+    assert abs(served["p"].mean() - observed) < 0.02
+    assert abs(uncalibrated["p"].mean() - observed) > 2 * abs(served["p"].mean() - observed)
+    brier = ((served["p"] - frame["label_churn"]) ** 2).mean()
+    assert brier < ((uncalibrated["p"] - frame["label_churn"]) ** 2).mean()
