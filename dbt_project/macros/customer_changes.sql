@@ -95,3 +95,29 @@
         or customer_id in ({{ customers_delivered_late(orders, reviews, start) }})
     {% endif %}
 {%- endmacro %}
+
+
+{#
+    The first day int_lifecycle_statuses_counted recomputes: late_data_days before run_date, or the day after the
+    latest day in the table when that is earlier (missed nights). Its pre-hook deletes from that day on, so the
+    model, reading the table after the pre-hook, finds the same day.
+#}
+{% macro lifecycle_count_window_start() -%}
+    cast(
+        coalesce(
+            least(
+                (select {{ dbt.dateadd('day', 1, 'max(status_date)') }} from {{ this }}),
+                {{ dbt.dateadd('day', -1 * var('late_data_days'), run_date()) }}
+            ),
+            {{ dbt.dateadd('day', -1 * var('late_data_days'), run_date()) }}
+        ) as date
+    )
+{%- endmacro %}
+
+
+{% macro delete_lifecycle_count_window() -%}
+    {% if is_incremental() %}
+    delete from {{ this }}
+    where status_date >= {{ lifecycle_count_window_start() }}
+    {% endif %}
+{%- endmacro %}
