@@ -137,7 +137,7 @@ customers_changed as (
     select customer_id from visitor_sessions
     union
     select customers.customer_id from customers
-    where customers.customer_id not in (select previous.customer_id from {{ this }} as previous)
+    where not exists (select 1 from {{ this }} as previous where previous.customer_id = customers.customer_id)
 
 ),
 
@@ -398,7 +398,10 @@ summaries as (
         previous.{{ column }}{{ "," if not loop.last }}
         {%- endfor %}
     from {{ this }} as previous
-    where previous.customer_id not in (select customers_changed.customer_id from customers_changed)
+    {# not exists, not "not in": PostgreSQL runs the latter as a subplan per row (quadratic) on a CTE. #}
+    where not exists (
+        select 1 from customers_changed where customers_changed.customer_id = previous.customer_id
+    )
 
     {% endif %}
 
