@@ -607,3 +607,73 @@ def rewrite_history_from(conn: psycopg.Connection, as_of: date, store_time_zone:
             {**params, "anon": open_session[0]},
         )
     conn.commit()
+
+
+# --- late and old-dated deliveries ----------------------------------------------------------------------------------
+
+# The incremental customer models that recompute only the customers (or customer-days) a night can have changed.
+CUSTOMER_MODELS = ["dim_customers", "int_customer_activity_daily", "int_web_identities_stitched"]
+
+
+def test_a_customer_changed_only_by_a_late_or_old_dated_delivery_is_recomputed(sample):
+    """A return delivered long after its order and a review exported long after it was written change customers
+    whom nothing else touched that night: the incremental customer models must pick them up by the night the rows
+    arrived (their landing partition), not only by their own dates, and agree with a full refresh.
+
+    Runs last: the point-in-time test above rewrote the raw history, so the customer models and everything they
+    read are first rebuilt from it."""
+    url, settings = sample["url"], load_settings()
+    selection = " ".join(f"+{model}" for model in CUSTOMER_MODELS)
+    code, _, _ = run_dbt(["run", "--select", selection, "--full-refresh"], url, settings, END)
+    assert code == 0
+    old = END - timedelta(days=60)  # far outside every look-back window
+    with psycopg.connect(url) as conn:
+        order_id, buyer = conn.execute(
+            "select order_id, customer_id from raw.orders where status = 'completed' and ordered_at < %s "
+            "order by ordered_at desc, order_id limit 1",
+            (day_start(old, settings.store_time_zone),),
+        ).fetchone()
+        reviewer = conn.execute(
+            "select customer_id from core.dim_customers where customer_id <> %s and count_reviews = 0 "
+            "order by customer_id limit 1",
+            (buyer,),
+        ).fetchone()[0]
+        delivered_tonight = "'late-test', %(night)s::date, 1, -1"
+        conn.execute(
+            "insert into raw.orders (order_id, customer_id, ordered_at, channel, status, currency, total_amount, "
+            "shipping_amount, _extra, _source_file, _partition_date, _line_number, _load_id) select order_id, "
+            "customer_id, ordered_at, channel, 'returned', currency, total_amount, shipping_amount, _extra, "
+            f"{delivered_tonight} from raw.orders where order_id = %(order)s limit 1",
+            {"order": order_id, "night": END},
+        )
+        conn.execute(
+            "insert into raw.reviews (review_id, customer_id, rating, kind, created_at, "
+            f"_source_file, _partition_date, _line_number, _load_id) values "
+            f"('R-LATE', %(reviewer)s, 2, 'review', %(created)s::timestamptz, {delivered_tonight})",
+            {"reviewer": reviewer, "created": day_start(old, settings.store_time_zone), "night": END},
+        )
+        conn.commit()
+    before = read_table(url, "core.dim_customers", f"where customer_id in ('{buyer}', '{reviewer}')")
+
+    code, _, _ = run_dbt(["run", "--select", selection], url, settings, END)
+    assert code == 0
+    incremental = {model: read_table(url, qualified(url, model)) for model in CUSTOMER_MODELS}
+    after = read_table(url, "core.dim_customers", f"where customer_id in ('{buyer}', '{reviewer}')")
+    assert after.set_index("customer_id").loc[buyer, "count_returned_orders"] == (
+        before.set_index("customer_id").loc[buyer, "count_returned_orders"] + 1
+    )
+    assert after.set_index("customer_id").loc[reviewer, "count_reviews"] == 1
+
+    code, _, _ = run_dbt(["run", "--select", " ".join(CUSTOMER_MODELS), "--full-refresh"], url, settings, END)
+    assert code == 0
+    for model in CUSTOMER_MODELS:
+        assert_frames_equal(read_table(url, qualified(url, model)), incremental[model], model)
+
+
+def qualified(url: str, model: str) -> str:
+    with psycopg.connect(url) as conn:
+        schema = conn.execute(
+            "select table_schema from information_schema.tables where table_name = %s and table_schema = any(%s)",
+            (model, list(DERIVED_SCHEMAS)),
+        ).fetchone()[0]
+    return f"{schema}.{model}"

@@ -2,13 +2,52 @@
     One row per customer and store-local day on which the customer was active: placed an order (any status), wrote a
     review or complaint, or visited the web shop or app while logged in (an event carrying their customer_id).
     This is the one definition of an "active customer" that every KPI uses.
+
+    Incremental (delete+insert on customer_day_id): a night recomputes every customer's days from late_data_days
+    before run_date (earlier after missed nights or late events, see customer_activity_window_start), and all the
+    days of the customers with an order or a review delivered since then but dated before (a return, a correction);
+    the pre-hook first removes those days. Web activity older than the web look-back reaches this table with the
+    next full refresh, as it reaches int_customer_web_days_aggregated.
 #}
+{{
+    config(
+        materialized='incremental',
+        unique_key='customer_day_id',
+        pre_hook="{{ delete_customer_activity_window(ref('stg_shop__orders'), ref('stg_shop__reviews'), ref('int_web_events_sessionized')) }}",
+        indexes=[
+            {'columns': ['customer_day_id'], 'unique': true},
+            {'columns': ['activity_date']},
+        ],
+    )
+}}
+
+{% set window_start = customer_activity_window_start(ref('int_web_events_sessionized')) %}
+{#- Read only on incremental runs; declared so that dbt orders it before this model. #}
+-- depends_on: {{ ref('int_web_events_sessionized') }}
 with
+
+{% if is_incremental() %}
+
+customers_late as (
+
+    {{ customers_delivered_late(ref('stg_shop__orders'), ref('stg_shop__reviews'), window_start) }}
+
+),
+
+{% endif %}
+
+{#- The days recomputed: all in a full build. #}
+{%- set recomputed -%}
+    {% if is_incremental() -%}
+        and ({date_column} >= {{ window_start }} or customer_id in (select customers_late.customer_id from customers_late))
+    {%- endif %}
+{%- endset %}
 
 orders as (
 
     select * from {{ ref('stg_shop__orders') }}
     where ordered_date <= {{ run_date() }}
+    {{ recomputed | replace('{date_column}', 'ordered_date') }}
 
 ),
 
@@ -16,6 +55,7 @@ reviews as (
 
     select * from {{ ref('stg_shop__reviews') }}
     where created_date <= {{ run_date() }}
+    {{ recomputed | replace('{date_column}', 'created_date') }}
 
 ),
 
@@ -23,6 +63,7 @@ web_days as (
 
     select * from {{ ref('int_customer_web_days_aggregated') }}
     where occurred_date <= {{ run_date() }}
+    {{ recomputed | replace('{date_column}', 'occurred_date') }}
 
 ),
 

@@ -4,7 +4,22 @@
     intervals between their purchase days: after a purchase on day o (and before the next one) the customer is
     active from o to o + active_max_days, at_risk to o + at_risk_max_days, lapsed afterwards. Intervals are cut
     at month boundaries (the segment can change there), turned into +1/-1 deltas and summed over the days.
+
+    Incremental (delete+insert on lifecycle_count_id): a night recomputes the days from late_data_days before
+    run_date (from the day after the latest day in the table after missed nights), counting only the pieces that
+    reach into those days, clipped to their first day; the pre-hook first removes those days, so a combination
+    whose count fell to zero does not survive. A purchase older than that reaches the earlier days' counts with
+    the next full refresh, as it reaches the KPI marts.
 #}
+{{
+    config(
+        materialized='incremental',
+        unique_key='lifecycle_count_id',
+        pre_hook="{{ delete_lifecycle_count_window() }}",
+    )
+}}
+
+{%- set window_start = lifecycle_count_window_start() %}
 with
 
 calendar as (
@@ -15,7 +30,8 @@ calendar as (
 
 purchases as (
 
-    select * from {{ ref('int_purchases_sequenced') }}
+    {# Two columns only: an incremental run reads this twice, and PostgreSQL then materialises it. #}
+    select customer_id, ordered_date from {{ ref('int_purchases_sequenced') }}
 
 ),
 
@@ -37,6 +53,9 @@ status_days as (
     from calendar
     where calendar.date_day <= {{ run_date() }}
         and calendar.date_day >= (select min(activity_date) from activity)
+    {% if is_incremental() %}
+        and calendar.date_day >= {{ window_start }}
+    {% endif %}
 
 ),
 
@@ -51,6 +70,17 @@ purchase_days as (
 
     select distinct customer_id, ordered_date
     from purchases
+    {% if is_incremental() %}
+    where ordered_date >= {{ window_start }}
+
+    union
+
+    {# Only the last purchase day before the window has an interval reaching into it. #}
+    select customer_id, max(ordered_date) as ordered_date
+    from purchases
+    where ordered_date < {{ window_start }}
+    group by customer_id
+    {% endif %}
 
 ),
 
@@ -102,8 +132,13 @@ pieces as (
         intervals.customer_id,
         intervals.lifecycle_status,
         coalesce(states.rfm_segment, 'prospect') as rfm_segment,
+        {% if is_incremental() -%}
+        {# Clipped to the window: the running sum starts at its first day. #}
+        cast(greatest(intervals.interval_start, months.month_start, {{ window_start }}) as date) as piece_start,
+        {%- else -%}
         cast(case when intervals.interval_start > months.month_start then intervals.interval_start else months.month_start end as date)
             as piece_start,
+        {%- endif %}
         cast(case when intervals.interval_end < months.month_end then intervals.interval_end else months.month_end end as date)
             as piece_end
     from intervals
@@ -114,6 +149,9 @@ pieces as (
         on intervals.customer_id = states.customer_id
         and months.month_start = states.as_of_date
     where intervals.interval_start <= intervals.interval_end
+    {% if is_incremental() %}
+        and intervals.interval_end >= {{ window_start }}
+    {% endif %}
 
 ),
 

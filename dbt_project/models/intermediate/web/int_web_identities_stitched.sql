@@ -1,10 +1,53 @@
+{#
+    Incremental (delete+insert on anonymous_id): a visitor's identities change only with the visitor's own logins
+    and purchases, so a night recomputes, from all their history, the visitors with a login or a purchase among the
+    events (re)sessionised tonight, and the visitors whose purchase in the last late_data_days days names an
+    order delivered in that time (an order exported after its confirmation page). Older late events reach this
+    table with the next full refresh, as they reach int_web_events_sessionized.
+#}
+{{
+    config(
+        materialized='incremental',
+        unique_key='anonymous_id',
+        indexes=[
+            {'columns': ['anonymous_id']},
+        ],
+    )
+}}
+
 with
+
+{% if is_incremental() %}
+
+visitors_reidentified as (
+
+    select anonymous_id from {{ ref('int_web_events_sessionized') }}
+    where sessionized_run_date = {{ run_date() }}
+        and occurred_date <= {{ run_date() }}
+        and (customer_id is not null or purchased_order_id is not null)
+
+    union
+
+    select anonymous_id from {{ ref('int_web_events_sessionized') }}
+    where occurred_date >= {{ dbt.dateadd('day', -1 * var('late_data_days'), run_date()) }}
+        and occurred_date <= {{ run_date() }}
+        and purchased_order_id in (
+            select order_id from {{ ref('stg_shop__orders') }}
+            where partition_date >= {{ dbt.dateadd('day', -1 * var('late_data_days'), run_date()) }}
+        )
+
+),
+
+{% endif %}
 
 events as (
 
     select * from {{ ref('int_web_events_sessionized') }}
     where occurred_date <= {{ run_date() }}
         and (customer_id is not null or purchased_order_id is not null)
+    {% if is_incremental() %}
+        and anonymous_id in (select visitors_reidentified.anonymous_id from visitors_reidentified)
+    {% endif %}
 
 ),
 

@@ -26,7 +26,8 @@ renamed as (
         rating <= 2 as is_negative,
         created_at,
         {{ store_local_date('created_at') }} as created_date,
-        body
+        body,
+        _partition_date as partition_date
 
     from latest
 
