@@ -1,55 +1,7 @@
 {#
-    Which customers a night can have changed, for the models that keep one row per customer and recompute only
-    those (dim_customers). They read the run_date their previous run left in the table and take the window of
-    changes from it, so a night after missed nights catches up.
+    Which customer-days a night can have changed, for the incremental customer models that recompute only those
+    (int_customer_activity_daily, int_lifecycle_statuses_counted).
 #}
-
-{#
-    The run_date of the previous build of a customer view: signup_date + tenure_days of any row (tenure counts to
-    run_date). Null when the table is empty.
-#}
-{% macro previous_customer_view_run_date(relation) -%}
-    (select max(cast({{ dbt.dateadd('day', 'tenure_days', 'signup_date') }} as date)) from {{ relation }})
-{%- endmacro %}
-
-
-{#
-    The first day whose deliveries and activity a night looks at: late_data_days before the day after the previous
-    run (before run_date when the previous run was run_date itself or later), like the other incremental models.
-#}
-{% macro customer_changes_start(previous_run_date) -%}
-    cast(
-        {{ dbt.dateadd('day', -1 * var('late_data_days'),
-            'least(' ~ dbt.dateadd('day', 1, previous_run_date) ~ ', ' ~ run_date() ~ ')') }}
-        as date
-    )
-{%- endmacro %}
-
-
-{#
-    Whether a dated row entered or left a trailing window of `days` days (dates after run_date - days) between the
-    previous run and this one, in either direction (a re-run of an earlier day widens the window again).
-#}
-{% macro leaves_window_since(date_column, days, previous_run_date) -%}
-    ({{ date_column }} between
-        {{ dbt.dateadd('day', -1 * days, 'least(' ~ previous_run_date ~ ', ' ~ run_date() ~ ')') }}
-        and {{ dbt.dateadd('day', -1 * days, 'greatest(' ~ previous_run_date ~ ', ' ~ run_date() ~ ')') }})
-{%- endmacro %}
-
-
-{#
-    Pre-hook of an incremental customer view: drop the customers no longer in it (not signed up by run_date when an
-    earlier day is re-run, or gone from the profiles). Every other customer is written again by the run.
-#}
-{% macro delete_customers_not_in_view(customers) -%}
-    {% if is_incremental() %}
-    delete from {{ this }}
-    where customer_id not in (
-        select customer_id from {{ customers }}
-        where {{ store_local_date('signup_at') }} <= {{ run_date() }}
-    )
-    {% endif %}
-{%- endmacro %}
 
 
 {#
