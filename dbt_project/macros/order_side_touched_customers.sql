@@ -12,10 +12,13 @@
     - with_products: a product on one of their lines had its category, cost or use cycle changed by a later load
       (comparing the product's winning version with and without the later loads, in stg_shop__products' order).
     Whole customers, because purchase numbers, intervals and category sequences run over each customer's orders.
+    with_lines=false for a table that reads no lines (int_purchases_sequenced): its watermark holds order loads
+    only, and the line loads after it (a first load writes every order file before the line files) would touch
+    every customer.
     Not seen: a re-delivered file that drops an order its earlier delivery had (the earlier load's rows are deleted
     from raw); the order stays until a full refresh. Erasure deletes from these tables itself.
 #}
-{% macro order_side_touched_customers(date_column, with_products=false) -%}
+{% macro order_side_touched_customers(date_column, with_lines=true, with_products=false) -%}
     with
 
     watermark as (
@@ -85,12 +88,14 @@
         select order_id from {{ source('shop', 'orders') }}
         where _load_id > (select load_id from watermark)
 
+        {% if with_lines %}
         union
 
         select order_id from {{ source('shop', 'order_lines') }}
         where _load_id > (select load_id from watermark)
         {% if with_products %}
             or product_id in (select product_id from changed_products)
+        {% endif %}
         {% endif %}
 
     )
@@ -110,10 +115,10 @@
     commit; the model's select reads it) before anything is deleted, then delete their rows and any row dated after
     run_date, so that rows of orders no longer completed, moved or not yet due do not survive.
 #}
-{% macro delete_order_side_touched_customers(date_column, with_products=false) -%}
+{% macro delete_order_side_touched_customers(date_column, with_lines=true, with_products=false) -%}
     {% if is_incremental() %}
     create temporary table {{ order_side_touched_table() }} on commit drop as
-    {{ order_side_touched_customers(date_column, with_products) }};
+    {{ order_side_touched_customers(date_column, with_lines, with_products) }};
     analyze {{ order_side_touched_table() }};
     delete from {{ this }}
     where customer_id in (select customer_id from {{ order_side_touched_table() }})

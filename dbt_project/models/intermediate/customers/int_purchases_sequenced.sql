@@ -9,7 +9,7 @@
     config(
         materialized='incremental',
         unique_key='order_id',
-        pre_hook="{{ delete_order_side_touched_customers('ordered_date') }}",
+        pre_hook="{{ delete_order_side_touched_customers('ordered_date', with_lines=false) }}",
         indexes=[
             {'columns': ['order_id'], 'unique': true},
             {'columns': ['customer_id']},
