@@ -54,7 +54,12 @@ def sample(empty_warehouse: str, tmp_path_factory: pytest.TempPathFactory) -> It
 
         first_night = END - timedelta(days=INCREMENTAL_NIGHTS)
         nights: dict[date, dict] = {}
+        changed_orders: dict[str, str] = {}
+        changed_product: dict[str, str] = {}
         for night in [first_night + timedelta(days=i) for i in range(INCREMENTAL_NIGHTS + 1)]:
+            if night == first_night + timedelta(days=2):
+                changed_orders = redeliver_changed_orders(landing, night)
+                changed_product = redeliver_changed_product(landing, night)
             load_raw(warehouse, night)
             if night == first_night:  # the staging views, once; one dbt invocation saves a parse
                 build_layer(f"staging {WAREHOUSE_SELECTOR}", night)
@@ -63,7 +68,54 @@ def sample(empty_warehouse: str, tmp_path_factory: pytest.TempPathFactory) -> It
             nights[night] = node_rows(warehouse, night)
         incremental = {table: read_table(warehouse, table) for table in derived_tables(warehouse)}
         build_warehouse(END, full_refresh=True)
-        yield {"url": warehouse, "landing": landing, "nights": nights, "incremental": incremental}
+        yield {"url": warehouse, "landing": landing, "nights": nights, "incremental": incremental,
+               "changed_orders": changed_orders, "changed_product": changed_product}
+
+
+def redeliver_changed_orders(landing: Path, night: date) -> dict[str, str]:
+    """Deliver again, in the night's partition, two completed orders a few days old that the warehouse already
+    holds: one now returned, one cancelled, as a shop re-exports an order whose status changed. Each belongs to a
+    customer with several completed orders, so the customer's purchase sequence moves. The orders are younger than
+    late_data_days, so that the models that recompute only that window (KPI periods, standings) see them too."""
+    orders = pd.DataFrame(read_landing(landing, "orders"))
+    orders["ordered_date"] = local_dates(orders["ordered_at"], load_settings().store_time_zone)
+    completed = orders[orders["status"] == "completed"]
+    purchases = completed.groupby("customer_id")["order_id"].transform("count")
+    old = night - timedelta(days=INCREMENTAL_NIGHTS + 3)
+    candidates = completed[(completed["ordered_date"] >= old) & (completed["ordered_date"] <= old + timedelta(days=1))
+                           & (purchases >= 3)].sort_values("order_id")
+    assert len(candidates) >= 2 and candidates["customer_id"].nunique() >= 2, "the sample has no such orders"
+    picked = candidates.drop_duplicates("customer_id").head(2).copy()
+    picked["status"] = ["returned", "cancelled"]
+    columns = [c for c in orders.columns if not c.startswith("_") and c != "ordered_date"]
+    folder = landing / "orders" / f"dt={night.isoformat()}"
+    picked[columns].to_csv(folder / "part-90000.csv", index=False)
+    return dict(zip(picked["order_id"], picked["status"], strict=True))
+
+
+def redeliver_changed_product(landing: Path, night: date) -> dict[str, str]:
+    """Deliver, in the night's partition, a new version of a product that lines of earlier nights hold: its unit
+    cost up by 1.00 and, for a consumable, its use cycle longer, which moves those lines' cost and margin and the
+    customer's expected replenishment. All its lines are younger than late_data_days (as the orders above)."""
+    zone = load_settings().store_time_zone
+    orders = pd.DataFrame(read_landing(landing, "orders"))
+    orders["ordered_date"] = local_dates(orders["ordered_at"], zone)
+    lines = pd.DataFrame(read_landing(landing, "order_lines")).merge(orders[["order_id", "ordered_date"]])
+    span = lines.groupby("product_id")["ordered_date"].agg(["min", "max"])
+    fitting = span[(span["min"] >= night - timedelta(days=6)) & (span["max"] < night)].sort_index()
+    assert len(fitting), "the sample has no such product"
+    products = pd.DataFrame(read_landing(landing, "products"))
+    products["updated"] = pd.to_datetime(products["updated_at"], utc=True)
+    product = products[products["product_id"] == fitting.index[0]].sort_values("updated").tail(1).copy()
+    product["unit_cost"] = str(Decimal(product["unit_cost"].iloc[0] or "0") + 1)
+    if product["is_consumable"].iloc[0] == "true":
+        product["use_cycle_days"] = str(int(product["use_cycle_days"].iloc[0] or 0) + 10)
+    product["updated_at"] = f"{night.isoformat()}T23:00:00+00:00"
+    columns = [c for c in products.columns if not c.startswith("_") and c != "updated"]
+    folder = landing / "products" / f"dt={night.isoformat()}"
+    folder.mkdir(exist_ok=True)
+    product[columns].to_csv(folder / "part-90000.csv", index=False)
+    return {"product_id": fitting.index[0], "unit_cost": product["unit_cost"].iloc[0]}
 
 
 def load_raw(url: str, night: date) -> None:
@@ -163,6 +215,33 @@ def test_full_refresh_reproduces_the_incremental_tables(sample):
         incremental = sample["incremental"][table].drop(columns=PROCESSING_COLUMNS, errors="ignore")
         assert_frames_equal(full.sort_values(list(full.columns)).reset_index(drop=True),
                             incremental.sort_values(list(incremental.columns)).reset_index(drop=True), table)
+
+
+def test_an_order_returned_or_cancelled_nights_later_reaches_the_incremental_tables(sample):
+    """The incremental order-side tables take an old order's new status, and its customer's purchases renumber
+    (the full refresh comparison above checks every row; this shows the sample holds such an order)."""
+    changed = sample["changed_orders"]
+    assert set(changed.values()) == {"returned", "cancelled"}
+    orders = sample["incremental"]["core.fct_orders"].set_index("order_id")
+    for order_id, status in changed.items():
+        assert orders.loc[order_id, "status"] == status
+        assert pd.isna(orders.loc[order_id, "purchase_number"])
+        customer = orders[orders["customer_id"] == orders.loc[order_id, "customer_id"]]
+        numbers = customer["purchase_number"].dropna().astype(int).sort_values().tolist()
+        assert numbers == list(range(1, len(numbers) + 1)), (order_id, numbers)
+    purchases = sample["incremental"]["intermediate.int_purchases_sequenced"]
+    assert not purchases["order_id"].isin(list(changed)).any()
+    lines = sample["incremental"]["core.fct_order_lines"]
+    assert set(lines[lines["order_id"].isin(list(changed))]["status"]) == set(changed.values())
+
+
+def test_a_product_cost_changed_nights_later_reaches_the_incremental_lines(sample):
+    """Lines built on an earlier night take the product's new unit cost (the full refresh comparison checks the
+    rest, the category sequences included; this shows the sample holds such a product)."""
+    changed = sample["changed_product"]
+    lines = sample["incremental"]["core.fct_order_lines"]
+    mine = lines[lines["product_id"] == changed["product_id"]]
+    assert len(mine) and (mine["unit_cost"] == Decimal(changed["unit_cost"])).all()
 
 
 def test_dbt_fails_the_night_on_the_row_level_rules_the_warehouse_gate_no_longer_repeats(sample):

@@ -5,7 +5,24 @@
         expected_interval_days = (coverage_days + count_intervals * avg_interval_days) / (1 + count_intervals)
     where coverage_days = sum(quantity * use_cycle_days) over the purchase's consumable lines (how long what was
     bought lasts). Without a use cycle (durables) only the customer's own rhythm counts; with neither, no date.
+
+    Incremental, as the rest of the order side: a night rebuilds every row of each customer with an order delivered
+    or changed since the last build, or with a line of a product whose category, cost or use cycle changed (macro
+    order_side_touched_customers; the sequences run over the customer's whole history in each category). The
+    pre-hook deletes those customers' rows first, so days that no longer hold a completed purchase go.
 #}
+{{
+    config(
+        materialized='incremental',
+        unique_key='category_purchase_id',
+        pre_hook="{{ delete_order_side_touched_customers('purchased_date', with_products=true) }}",
+        indexes=[
+            {'columns': ['category_purchase_id'], 'unique': true},
+            {'columns': ['customer_id']},
+        ],
+    )
+}}
+
 with
 
 lines as (
@@ -19,6 +36,9 @@ orders as (
     select * from {{ ref('stg_shop__orders') }}
     where is_completed
         and ordered_date <= {{ run_date() }}
+    {% if is_incremental() %}
+        and customer_id in (select customer_id from {{ order_side_touched_table() }})
+    {% endif %}
 
 ),
 
@@ -40,7 +60,8 @@ category_days as (
         sum(
             case when products.is_consumable then lines.quantity * products.use_cycle_days end
         ) as coverage_days,
-        max(case when products.is_consumable then 1 else 0 end) = 1 as has_consumable
+        max(case when products.is_consumable then 1 else 0 end) = 1 as has_consumable,
+        max(greatest(orders.load_id, lines.load_id)) as source_load_id
     from lines
     inner join orders
         on lines.order_id = orders.order_id
@@ -115,7 +136,8 @@ final as (
         cast(
             {{ dbt.dateadd('day', 'cast(round(cast(expected_interval_days as ' ~ dbt.type_numeric() ~ ')) as ' ~ dbt.type_int() ~ ')', 'purchased_date') }}
             as date
-        ) as expected_next_purchase_date
+        ) as expected_next_purchase_date,
+        source_load_id
     from expected
 
 )

@@ -23,7 +23,8 @@ renamed as (
         {# unit prices keep every decimal delivered (8-decimal grocery prices); amounts are rounded once, to cents #}
         cast(unit_price as numeric) as unit_price,
         cast(discount_amount as numeric(14, 2)) as discount_amount,
-        cast(quantity * unit_price - discount_amount as numeric(14, 2)) as line_amount
+        cast(quantity * unit_price - discount_amount as numeric(14, 2)) as line_amount,
+        _load_id as load_id
 
     from latest
 

@@ -31,7 +31,8 @@ renamed as (
         upper(currency) as currency,
         cast(total_amount as numeric(14, 2)) as total_amount,
         cast(coalesce(shipping_amount, 0) as numeric(14, 2)) as shipping_amount,
-        _partition_date as partition_date
+        _partition_date as partition_date,
+        _load_id as load_id
 
     from latest
 
