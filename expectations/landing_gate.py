@@ -242,7 +242,7 @@ def _batches(
 def _frame(parts: list[FilePart], schema: pa.Schema) -> pd.DataFrame:
     tables = [p.records for p in parts if p.records is not None]
     files = pa.Table.from_pylist([{f.name: p.summary.get(f.name) for f in schema} for p in parts], schema=schema)
-    return pa.concat_tables([*tables, files]).to_pandas()
+    return pa.concat_tables([*tables, files]).combine_chunks().to_pandas()
 
 
 def _volume_note(findings: list[Finding], volumes: list[PartitionVolume], volume: CheckConfig) -> None:

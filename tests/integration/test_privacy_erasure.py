@@ -2,7 +2,9 @@
 partitions re-delivered, a rejected row of theirs delivered again) must bring back nothing of them.
 
 One generated retailer, one test database, ``airflow dags test`` for the nights: the erasure goes through the
-command line, as an operator would run it.
+command line, as an operator would run it. The night before the erasure leaves out the dbt docs and the report
+(``REPORTING_TASKS``): the erasure touches neither, and the night after writes both (the report of the same day, at
+the same path), so what the files are checked for is the same; one docs build and one report less per suite.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ import psycopg
 import pytest
 from psycopg import sql
 
-from devtools.local_airflow import dags_test
+from devtools.local_airflow import REPORTING_TASKS, dags_test
 from proactive_crm.config import load_settings
 from proactive_crm.landing.erasure_list import key_hash
 
@@ -74,9 +76,9 @@ def erased(empty_warehouse: str, tmp_path_factory: pytest.TempPathFactory):
     env = {**os.environ, "CRM_LANDING_DIR": str(landing), "CRM_STATE_DIR": str(root / "state"), **env_extra}
     settings = load_settings(env)
 
-    def night(day: date, name: str) -> str:
+    def night(day: date, name: str, skip: tuple[str, ...] = ()) -> str:
         log = root / f"{name}.log"
-        code = dags_test("crm_nightly", day, settings, log, env_extra=env_extra)
+        code = dags_test("crm_nightly", day, settings, log, env_extra=env_extra, skip=skip)
         text = log.read_text()
         assert code == 0, text[-4000:]
         return text
@@ -88,7 +90,7 @@ def erased(empty_warehouse: str, tmp_path_factory: pytest.TempPathFactory):
             header = next(reader)
             for record in reader:
                 profiles.setdefault(record[0], (path, record))
-    before_erase = night(END, "night_before")
+    before_erase = night(END, "night_before", skip=REPORTING_TASKS)
     # The victim: a customer with contact details, completed orders in the KPI window and web events under their id.
     with psycopg.connect(empty_warehouse) as conn:
         candidates = conn.execute(
