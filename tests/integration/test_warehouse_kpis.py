@@ -717,7 +717,9 @@ def test_a_customer_changed_only_by_a_late_or_old_dated_delivery_is_recomputed(s
             "order by customer_id limit 1",
             (buyer,),
         ).fetchone()[0]
-        delivered_tonight = "'late-test', %(night)s::date, 1, -1"
+        # A load of tonight's, numbered as the loader numbers one (the order-side models' watermark is the load id).
+        load_id = conn.execute("select nextval(pg_get_serial_sequence('raw.load_audit', 'load_id'))").fetchone()[0]
+        delivered_tonight = f"'late-test', %(night)s::date, 1, {load_id}"
         conn.execute(
             "insert into raw.orders (order_id, customer_id, ordered_at, channel, status, currency, total_amount, "
             "shipping_amount, _extra, _source_file, _partition_date, _line_number, _load_id) select order_id, "
