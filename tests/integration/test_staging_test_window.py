@@ -1,0 +1,90 @@
+"""The staging layer's data tests check the rows of the loads not yet tested (the ``where`` of
+models/staging/*/_*__models.yml): an incremental night still fails on a bad new row, a late file's included, and a
+failed night's loads stay in the window until a build passes."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from pathlib import Path
+
+import psycopg
+import pytest
+
+from proactive_crm.dbt_runner import DbtError
+from proactive_crm.landing.raw_tables import ensure_raw_schema
+from proactive_crm.tasks.nightly import build_layer
+
+pytestmark = pytest.mark.integration
+
+DAY = date(2026, 3, 2)
+
+
+def _load(conn: psycopg.Connection, partition: date, orders: list[tuple[str, str]], customers: list[str | None]) -> int:
+    """One load of an orders file and a customers file in ``partition``, as ingest writes them; returns its load id.
+    ``orders`` are (order_id, status); ``customers`` are signup dates of customers C<n>, None for a missing one."""
+    load_id = 0
+    for table, rows in (("orders", orders), ("customers", customers)):
+        load_id = conn.execute(
+            "insert into raw.load_audit (source, partition_date, source_file, status, started_at) "
+            "values (%s, %s, %s, 'loaded', now()) returning load_id",
+            (table, partition, f"{table}/{partition}/{table}.csv"),
+        ).fetchone()[0]
+        for line, row in enumerate(rows, start=1):
+            lineage = (f"{table}/{partition}/{table}.csv", partition, line, load_id)
+            if table == "orders":
+                conn.execute(
+                    "insert into raw.orders (order_id, customer_id, ordered_at, channel, status, currency, "
+                    "total_amount, _source_file, _partition_date, _line_number, _load_id) "
+                    "values (%s, 'C1', %s, 'web', %s, 'EUR', 10, %s, %s, %s, %s)",
+                    (row[0], datetime(2026, 2, 1), row[1], *lineage),
+                )
+            else:
+                conn.execute(
+                    "insert into raw.customers (customer_id, signup_at, consent_email, consent_sms, updated_at, "
+                    "_source_file, _partition_date, _line_number, _load_id) "
+                    "values (%s, %s, true, false, %s, %s, %s, %s, %s)",
+                    (f"C{load_id}_{line}", row, datetime(2026, 2, 1), *lineage),
+                )
+    return load_id
+
+
+def _untested(conn: psycopg.Connection) -> int:
+    return conn.execute("select count(*) from raw.load_audit where staging_tested_at is null").fetchone()[0]
+
+
+def test_a_night_tests_its_new_rows_and_still_fails_on_a_bad_one(
+    empty_warehouse: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
+    config = tmp_path / "pipeline.yml"
+    config.write_text("store_time_zone: UTC\n", encoding="utf-8")
+    (tmp_path / "landing").mkdir()
+    monkeypatch.setenv("CRM_CONFIG", str(config))
+    monkeypatch.setenv("CRM_LANDING_DIR", str(tmp_path / "landing"))
+    monkeypatch.setenv("CRM_STATE_DIR", str(tmp_path / "state"))
+    with psycopg.connect(empty_warehouse, autocommit=True) as conn:
+        ensure_raw_schema(conn)
+        _load(conn, date(2026, 3, 1), [("O1", "completed"), ("O2", "completed")], [datetime(2026, 1, 5)])
+        build_layer("staging", DAY)
+        assert _untested(conn) == 0
+
+        # An old row gone bad in place is outside the night's window (a full refresh would catch it): this proves
+        # the window is narrower than the history, so the failures below come from the new rows.
+        conn.execute("update raw.orders set status = 'lost' where order_id = 'O2'")
+        _load(conn, date(2026, 3, 2), [("O3", "completed")], [datetime(2026, 1, 6)])
+        build_layer("staging", DAY)
+        assert _untested(conn) == 0
+        conn.execute("update raw.orders set status = 'completed' where order_id = 'O2'")
+
+        # A late file for an old partition, with an unknown status and a customer without a signup date.
+        _load(conn, date(2026, 2, 15), [("O4", "lost")], [None])
+        with pytest.raises(DbtError) as failed:
+            build_layer("staging", DAY)
+        assert "accepted_values_stg_shop__orders_status" in str(failed.value)
+        assert "not_null_stg_shop__customers_signup_at" in str(failed.value)
+        assert _untested(conn) == 2
+
+        # The next night's good files do not let the failed night's rows leave the window.
+        _load(conn, date(2026, 3, 3), [("O5", "completed")], [datetime(2026, 1, 7)])
+        with pytest.raises(DbtError, match="accepted_values_stg_shop__orders_status"):
+            build_layer("staging", DAY)
+        assert _untested(conn) == 4
