@@ -19,6 +19,21 @@ pytestmark = pytest.mark.integration
 DAY = date(2026, 3, 2)
 
 
+@pytest.fixture
+def night(empty_warehouse: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
+    """The warehouse with empty raw and staging schemas, and a pipeline configuration of its own."""
+    config = tmp_path / "pipeline.yml"
+    config.write_text("store_time_zone: UTC\n", encoding="utf-8")
+    (tmp_path / "landing").mkdir()
+    monkeypatch.setenv("CRM_CONFIG", str(config))
+    monkeypatch.setenv("CRM_LANDING_DIR", str(tmp_path / "landing"))
+    monkeypatch.setenv("CRM_STATE_DIR", str(tmp_path / "state"))
+    with psycopg.connect(empty_warehouse, autocommit=True) as conn:
+        for schema in ("raw", "staging"):
+            conn.execute(f"drop schema if exists {schema} cascade")
+    return empty_warehouse
+
+
 def _load(conn: psycopg.Connection, partition: date, orders: list[tuple[str, str]], customers: list[str | None]) -> int:
     """One load of an orders file and a customers file in ``partition``, as ingest writes them; returns its load id.
     ``orders`` are (order_id, status); ``customers`` are signup dates of customers C<n>, None for a missing one."""
@@ -52,16 +67,8 @@ def _untested(conn: psycopg.Connection) -> int:
     return conn.execute("select count(*) from raw.load_audit where staging_tested_at is null").fetchone()[0]
 
 
-def test_a_night_tests_its_new_rows_and_still_fails_on_a_bad_one(
-    empty_warehouse: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-):
-    config = tmp_path / "pipeline.yml"
-    config.write_text("store_time_zone: UTC\n", encoding="utf-8")
-    (tmp_path / "landing").mkdir()
-    monkeypatch.setenv("CRM_CONFIG", str(config))
-    monkeypatch.setenv("CRM_LANDING_DIR", str(tmp_path / "landing"))
-    monkeypatch.setenv("CRM_STATE_DIR", str(tmp_path / "state"))
-    with psycopg.connect(empty_warehouse, autocommit=True) as conn:
+def test_a_night_tests_its_new_rows_and_still_fails_on_a_bad_one(night: str):
+    with psycopg.connect(night, autocommit=True) as conn:
         ensure_raw_schema(conn)
         _load(conn, date(2026, 3, 1), [("O1", "completed"), ("O2", "completed")], [datetime(2026, 1, 5)])
         build_layer("staging", DAY)
@@ -88,3 +95,33 @@ def test_a_night_tests_its_new_rows_and_still_fails_on_a_bad_one(
         with pytest.raises(DbtError, match="accepted_values_stg_shop__orders_status"):
             build_layer("staging", DAY)
         assert _untested(conn) == 4
+
+
+def _load_lines(conn: psycopg.Connection, partition: date, lines: list[tuple[str, int]]) -> None:
+    load_id = conn.execute(
+        "insert into raw.load_audit (source, partition_date, source_file, status, started_at) "
+        "values ('order_lines', %s, %s, 'loaded', now()) returning load_id",
+        (partition, f"order_lines/{partition}/order_lines.csv"),
+    ).fetchone()[0]
+    for line, (order_id, line_number) in enumerate(lines, start=1):
+        conn.execute(
+            "insert into raw.order_lines (order_id, line_number, product_id, quantity, unit_price, discount_amount, "
+            "_source_file, _partition_date, _line_number, _load_id) values (%s, %s, 'P1', 1, 5, 0, %s, %s, %s, %s)",
+            (order_id, line_number, f"order_lines/{partition}/order_lines.csv", partition, line, load_id),
+        )
+
+
+def test_a_new_row_that_duplicates_an_old_rows_key_fails_the_night(night: str):
+    """order_line_id is order_id || '-' || line_number: line -1 of order O9 and line 1 of order O9- share the key
+    O9--1. The old line passed alone; tonight's duplicates it, and the unique test sees both rows because the
+    window is the tested key itself, not the order."""
+    with psycopg.connect(night, autocommit=True) as conn:
+        ensure_raw_schema(conn)
+        _load_lines(conn, date(2026, 3, 1), [("O9", -1), ("O8", 1)])
+        build_layer("staging", DAY)
+        assert _untested(conn) == 0
+
+        _load_lines(conn, date(2026, 3, 2), [("O9-", 1)])
+        with pytest.raises(DbtError, match="unique_stg_shop__order_lines_order_line_id"):
+            build_layer("staging", DAY)
+        assert _untested(conn) == 1
