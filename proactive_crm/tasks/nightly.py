@@ -35,8 +35,6 @@ log = logging.getLogger(__name__)
 # Everything after staging: intermediate models, the core / kpi / ml marts and the snapshots (tagged by folder in
 # dbt_project.yml). One dbt invocation, so dbt orders the nodes and runs each model's tests right after it.
 WAREHOUSE_SELECTOR = "tag:warehouse"
-# The staging layer (the DAG's build_staging); its data tests check the rows of the loads not yet tested.
-STAGING_SELECTOR = "staging"
 
 
 def business_date(data_interval_start: datetime, settings: Settings) -> date:
@@ -118,10 +116,7 @@ def build_layer(selector: str, run_date: date, full_refresh: bool = False) -> di
         # Every raw table exists, even for a source that has never delivered (no web tracking, no responses yet).
         ensure_raw_schema(conn, list(SOURCES.values()))
         ensure_actions_schema(conn)  # the actions effectiveness mart reads the decisions from the first night on
-        tested_through = _latest_load(conn) if STAGING_SELECTOR in selector.split() else None
         results = build(selector, url, settings, run_date, conn, full_refresh, _build_vars(settings, run_date))
-        if tested_through is not None:
-            _mark_staging_tested(conn, tested_through)
         if WAREHOUSE_SELECTOR in selector.split():
             _record_zone(conn, settings)
     return {
@@ -129,29 +124,6 @@ def build_layer(selector: str, run_date: date, full_refresh: bool = False) -> di
         "nodes": len(results),
         "seconds": round(sum(r.execution_seconds for r in results), 2),
     }
-
-
-def _latest_load(conn: psycopg.Connection) -> int:
-    """The newest load id before a staging build: the loads its data tests have in their window reach up to it."""
-    row = conn.execute("select coalesce(max(load_id), 0) from raw.load_audit").fetchone()
-    conn.commit()
-    return int(row[0]) if row else 0
-
-
-def _mark_staging_tested(conn: psycopg.Connection, through: int) -> None:
-    """After the staging tests passed: the loads up to ``through`` leave their window (macros/staging_test_window.sql).
-
-    A failed build raises before this, so its loads are tested again the next time."""
-    conn.execute(
-        "update raw.load_audit set staging_tested_at = now() where staging_tested_at is null and load_id <= %s",
-        (through,),
-    )
-    conn.commit()
-
-
-def _forget_staging_tested() -> None:
-    with connect(warehouse_url(load_settings())) as conn:
-        conn.execute("update raw.load_audit set staging_tested_at = null where staging_tested_at is not null")
 
 
 def build_warehouse(run_date: date, full_refresh: bool = False) -> dict[str, object]:
@@ -174,7 +146,6 @@ def build_warehouse(run_date: date, full_refresh: bool = False) -> dict[str, obj
     analyze_raw()
     if full_refresh:
         summary = build_layer(selector, run_date, full_refresh=True)
-        _forget_staging_tested()  # a full refresh tests everything: the next staging build tests every row again
     else:
         with _environment(DBT_EXCLUDE_RESOURCE_TYPES="unit_test"):
             summary = build_layer(selector, run_date)
@@ -314,7 +285,7 @@ def run_task(task_id: str, context: Mapping[str, Any], **arguments: str) -> Any:
     steps: dict[str, Callable[[], Any]] = {
         "ensure_roles": ensure_roles,
         "ingest": lambda: ingest(arguments["source_name"], run_date, run_id=run_id),
-        "build_staging": lambda: build_layer(STAGING_SELECTOR, run_date),
+        "build_staging": lambda: build_layer("staging", run_date),
         "build_warehouse": lambda: build_warehouse(run_date),
         "warehouse_gate": lambda: warehouse_gate(run_date, run_id=run_id),
         "score_customers": lambda: score_nightly(run_date),
