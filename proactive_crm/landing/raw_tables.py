@@ -42,6 +42,7 @@ create table if not exists raw.load_audit (
     status text not null check (status in ('loaded', 'failed')),
     error text,
     superseded_by bigint,
+    staging_tested_at timestamptz,
     started_at timestamptz not null,
     finished_at timestamptz,
     read_seconds double precision,
@@ -105,6 +106,8 @@ def ensure_raw_schema(conn: psycopg.Connection, sources: list[Source] | None = N
         conn.execute("create schema if not exists restricted")
         conn.execute(AUDIT_DDL)
         conn.execute("alter table raw.load_audit add column if not exists rows_erased integer not null default 0")
+        # When the staging layer's data tests passed with this load's rows in their window (tasks.nightly.build_layer).
+        conn.execute("alter table raw.load_audit add column if not exists staging_tested_at timestamptz")
         for stat_column in ("file_mtime_ns", "file_ctime_ns"):  # loads recorded before these are read once more
             conn.execute(sql.SQL("alter table raw.load_audit add column if not exists {} bigint").format(
                 sql.Identifier(stat_column)))

@@ -35,6 +35,12 @@ log = logging.getLogger(__name__)
 # Everything after staging: intermediate models, the core / kpi / ml marts and the snapshots (tagged by folder in
 # dbt_project.yml). One dbt invocation, so dbt orders the nodes and runs each model's tests right after it.
 WAREHOUSE_SELECTOR = "tag:warehouse"
+# The staging layer (the DAG's build_staging).
+STAGING_SELECTOR = "staging"
+# The first landing partition stg_web__events' data tests check (models/staging/web/_web__models.yml); unset or
+# empty: every row. An environment variable, not a dbt var: a changed var makes dbt re-parse the whole project for
+# both builds of the night, a changed env_var only the file that reads it.
+STAGING_WEB_WINDOW = "CRM_STAGING_WEB_EVENTS_FROM"
 
 
 def business_date(data_interval_start: datetime, settings: Settings) -> date:
@@ -116,7 +122,12 @@ def build_layer(selector: str, run_date: date, full_refresh: bool = False) -> di
         # Every raw table exists, even for a source that has never delivered (no web tracking, no responses yet).
         ensure_raw_schema(conn, list(SOURCES.values()))
         ensure_actions_schema(conn)  # the actions effectiveness mart reads the decisions from the first night on
-        results = build(selector, url, settings, run_date, conn, full_refresh, _build_vars(settings, run_date))
+        staging = STAGING_SELECTOR in selector.split()
+        through, window = _staging_window(conn) if staging else (0, "")
+        with _environment(**({STAGING_WEB_WINDOW: window} if staging else {})):
+            results = build(selector, url, settings, run_date, conn, full_refresh, _build_vars(settings, run_date))
+        if staging:
+            _mark_staging_tested(conn, through)
         if WAREHOUSE_SELECTOR in selector.split():
             _record_zone(conn, settings)
     return {
@@ -124,6 +135,41 @@ def build_layer(selector: str, run_date: date, full_refresh: bool = False) -> di
         "nodes": len(results),
         "seconds": round(sum(r.execution_seconds for r in results), 2),
     }
+
+
+def _staging_window(conn: psycopg.Connection) -> tuple[int, str]:
+    """The newest load id before a staging build, and the first partition of the web event loads not yet tested.
+
+    Every web event a load not yet tested delivered lies in or after that partition (late and re-delivered files
+    included: their partition is the file's), and so does an event that a re-delivery's deleted rows let through
+    as the first delivery. Empty, so every row is tested, until a staging build has passed; 'infinity' when no
+    web events arrived since."""
+    row = conn.execute(
+        "select coalesce(max(load_id), 0), "
+        "bool_or(staging_tested_at is not null), "
+        "min(partition_date) filter (where source = 'web_events' and staging_tested_at is null) "
+        "from raw.load_audit"
+    ).fetchone()
+    conn.commit()
+    through, any_tested, first = row if row else (0, None, None)
+    if not any_tested:
+        return int(through), ""
+    return int(through), first.isoformat() if first else "infinity"
+
+
+def _mark_staging_tested(conn: psycopg.Connection, through: int) -> None:
+    """After the staging tests passed: the loads up to ``through`` leave the window. A failed build raises before
+    this, so its loads are tested again the next time."""
+    conn.execute(
+        "update raw.load_audit set staging_tested_at = now() where staging_tested_at is null and load_id <= %s",
+        (through,),
+    )
+    conn.commit()
+
+
+def _forget_staging_tested() -> None:
+    with connect(warehouse_url(load_settings())) as conn:
+        conn.execute("update raw.load_audit set staging_tested_at = null where staging_tested_at is not null")
 
 
 def build_warehouse(run_date: date, full_refresh: bool = False) -> dict[str, object]:
@@ -146,6 +192,7 @@ def build_warehouse(run_date: date, full_refresh: bool = False) -> dict[str, obj
     analyze_raw()
     if full_refresh:
         summary = build_layer(selector, run_date, full_refresh=True)
+        _forget_staging_tested()  # a full refresh tests everything: the next staging build tests every row again
     else:
         with _environment(DBT_EXCLUDE_RESOURCE_TYPES="unit_test"):
             summary = build_layer(selector, run_date)
@@ -285,7 +332,7 @@ def run_task(task_id: str, context: Mapping[str, Any], **arguments: str) -> Any:
     steps: dict[str, Callable[[], Any]] = {
         "ensure_roles": ensure_roles,
         "ingest": lambda: ingest(arguments["source_name"], run_date, run_id=run_id),
-        "build_staging": lambda: build_layer("staging", run_date),
+        "build_staging": lambda: build_layer(STAGING_SELECTOR, run_date),
         "build_warehouse": lambda: build_warehouse(run_date),
         "warehouse_gate": lambda: warehouse_gate(run_date, run_id=run_id),
         "score_customers": lambda: score_nightly(run_date),
