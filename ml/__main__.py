@@ -152,6 +152,10 @@ def _status(cfg: MLConfig) -> int:
             champion = registry.champion(cfg, model)
             mixed = (champion.metadata.get("blend") or {}) if champion else {}
             blended = f" blended with {mixed['method']} (model weight {mixed['weight']})" if mixed.get("method") else ""
+            platt = mixed.get("calibration")
+            if platt:  # the served probability's level is the calibration's, not the blend's (ml.calibration)
+                blended += f", probability calibrated (Platt a={platt['a']:.2f} b={platt['b']:.2f}, "
+                blended += f"{platt['rows']:,} validation rows)"
             serves_line = f"xgboost {state.get('version')}{blended}: {serves['reason']}"
         else:
             serves_line = f"{serves['method']} baseline (fitted with {serves['version']}): {serves['reason']}"

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import io
 import json
 import shutil
+from contextlib import redirect_stdout
 from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
@@ -15,6 +17,7 @@ import pytest
 import xgboost as xgb
 
 from ml import bgnbd, promotion, registry, serving, train
+from ml.__main__ import _status
 from ml.config import ColdStart, MLConfig
 from ml.evaluation_report import format_model_summary
 from ml.features import Feature, FeatureMismatch, design_matrix
@@ -365,3 +368,9 @@ def test_a_blended_churn_probability_is_calibrated_on_the_validation_rows(traine
     assert abs(uncalibrated["p"].mean() - observed) > 2 * abs(served["p"].mean() - observed)
     brier = ((served["p"] - frame["label_churn"]) ** 2).mean()
     assert brier < ((uncalibrated["p"] - frame["label_churn"]) ** 2).mean()
+    out = io.StringIO()
+    with redirect_stdout(out):  # `python -m ml status` says where the served probability's level comes from
+        _status(trained)
+    lines = out.getvalue().splitlines()
+    churn_line = lines[next(i for i, line in enumerate(lines) if line.startswith("churn_risk")) + 1]
+    assert f"blended with {chosen['method']}" in churn_line and "probability calibrated (Platt a=" in churn_line
