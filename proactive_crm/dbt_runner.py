@@ -25,6 +25,8 @@ from proactive_crm.warehouse import dbt_env
 log = logging.getLogger(__name__)
 
 DBT_PROJECT_DIR = PROJECT_ROOT / "dbt_project"
+# The dbt values that change with each night (macro night_var reads them from CRM_DBT_NIGHT at execution).
+NIGHT_VARS = ("run_date", "action_triggers", "decision_at")
 
 # The dbt vars that pipeline.yml's `warehouse:` section may set, and the kind of value each takes. Their defaults
 # and meaning live in dbt_project.yml (one place, also for dbt commands typed by hand); run_date and
@@ -131,6 +133,9 @@ def run_dbt(
     dbt_vars = {"store_time_zone": settings.store_time_zone, **warehouse_vars(settings), **(extra_vars or {})}
     if run_date is not None:
         dbt_vars["run_date"] = run_date.isoformat()
+    # The values that change from night to night go to the environment, read at execution (macro night_var): in
+    # --vars, each new business day made dbt re-parse the whole project (dbt_project.yml says more).
+    night = {name: dbt_vars.pop(name) for name in NIGHT_VARS if name in dbt_vars}
     command = [
         sys.executable,
         "-m",
@@ -150,6 +155,7 @@ def run_dbt(
         **dbt_env(url),
         "DBT_LOG_PATH": str(settings.state_dir / "dbt" / "logs"),
         "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
+        "CRM_DBT_NIGHT": json.dumps(night, default=str),
     }
     log.info("dbt %s", " ".join(args))
     completed = subprocess.run(command, env=env, cwd=DBT_PROJECT_DIR, check=False)

@@ -1,11 +1,11 @@
 {#
     Parameters of the action triggers (models/actions/triggers). The decide step passes the contact policy's
-    `trigger:` settings of every action type as the var action_triggers ({action_type: {key: value}}) and the
-    decision instant as decision_at; run_date is the business day as everywhere. Without them (dbt docs, a build
-    typed by hand) a parameter renders as null and the trigger selects nothing.
+    `trigger:` settings of every action type as action_triggers ({action_type: {key: value}}) and the decision
+    instant as decision_at, night values like run_date (macro night_var). Without them (dbt docs, a build typed by
+    hand) a parameter renders as null and the trigger selects nothing.
 #}
 {% macro trigger_param(action_type, key) -%}
-    {%- set value = (var('action_triggers', {}) or {}).get(action_type, {}).get(key) -%}
+    {%- set value = (night_var('action_triggers', {}) or {}).get(action_type, {}).get(key) -%}
     {{- sql_literal(value) -}}
 {%- endmacro %}
 
@@ -33,7 +33,7 @@
 
 {# 02:00 store time on the send day, in UTC (proactive_crm.actions.windows.decision_time). #}
 {% macro decision_at() -%}
-    {%- set value = var('decision_at', none) -%}
+    {%- set value = night_var('decision_at') -%}
     {%- if value is none -%} cast(null as timestamptz) {%- else -%} cast('{{ value }}' as timestamptz) {%- endif -%}
 {%- endmacro %}
 

@@ -52,7 +52,19 @@
 
 {# The business day the run processes: a store-local date. #}
 {% macro run_date() -%}
-    cast('{{ var("run_date") }}' as date)
+    cast('{{ night_var("run_date", "2026-10-31") }}' as date)
+{%- endmacro %}
+
+{#
+    A value of the night (run_date, action_triggers, decision_at; see dbt_project.yml): a var when one is given
+    (--vars typed by hand, a unit test's overrides), else the pipeline's CRM_DBT_NIGHT, else the default. The
+    environment is read at execution only: an env_var read while parsing a macro is recorded against it, and a new
+    value would make dbt re-parse every model that calls the macro, which is what moving the values out of --vars
+    avoids. While parsing, the default stands in (nothing in a model's refs or configs depends on these values).
+#}
+{% macro night_var(name, default=none) -%}
+    {%- set night = fromjson(env_var("CRM_DBT_NIGHT", "{}")) if execute else {} -%}
+    {{ return(var(name, night.get(name, default))) }}
 {%- endmacro %}
 
 {% macro date_literal(iso_date) -%}

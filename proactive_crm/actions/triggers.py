@@ -112,13 +112,13 @@ def trigger_vars(policy: Policy, run_date: date, store_time_zone: str) -> dict[s
 
 
 def night_vars(settings: Settings, run_date: date) -> dict[str, Any]:
-    """The trigger vars of the night's contact policy, which every dbt invocation of the night passes.
+    """The trigger values of the night's contact policy, which every dbt invocation of the night passes.
 
-    dbt parses the whole project again whenever its command-line vars differ from the previous invocation's (the
-    partial-parsing cache in the target folder is keyed on them): with these vars only in the decide step, a night
-    parsed three times (the staging build, the trigger run, the docs), a few seconds quiet and up to a minute on a
-    busy 2-core machine each. The staging and warehouse builds and the docs pass them too, although only the trigger
-    models read them, so the night parses once."""
+    They reach dbt in the environment with run_date (CRM_DBT_NIGHT, read at execution; dbt_runner.NIGHT_VARS), so a
+    new value costs no whole-project parse; the YAML files that read run_date while parsing (the incremental tests'
+    windows) are re-parsed when that variable changes. Passing the same values to every invocation of the night
+    keeps it one value a night: the staging and warehouse builds and the docs pass them too, although only the
+    trigger models read them."""
     return trigger_vars(load_policy(settings), run_date, settings.store_time_zone)
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import date
 from pathlib import Path
 
 import pytest
@@ -30,6 +31,28 @@ def test_the_section_reaches_dbt_as_vars(tmp_path: Path, warehouse: str):
     results = json.loads((target_dir(settings) / "run_results.json").read_text())["results"]
     # Unset keys keep dbt_project.yml's defaults (late_data_days 7).
     assert results[0]["compiled_code"].strip() == f"select 30, 60, '2001-02-03', {project_vars()['late_data_days']}"
+
+
+def test_a_new_business_day_reaches_dbt_without_a_whole_project_parse(tmp_path: Path, warehouse: str):
+    """The night's values (run_date, the trigger settings) reach the models at execution, and a new business day
+    re-parses only the YAML that reads run_date: in --vars they made dbt parse the whole project every night."""
+    settings = _settings(tmp_path, "{}")
+    inline = "select {{ run_date() }}, {{ trigger_param('win_back', 'min_days') }}, {{ decision_at() }}"
+    compiled = []
+    for night, days in ((date(2026, 3, 1), 30), (date(2026, 3, 2), 45)):
+        night_vars = {"action_triggers": {"win_back": {"min_days": days}}, "decision_at": f"{night}T01:00:00+00:00"}
+        code, _, _ = run_dbt(["compile", "--inline", inline, "--quiet"], warehouse, settings, night, night_vars)
+        assert code == 0
+        results = json.loads((target_dir(settings) / "run_results.json").read_text())["results"]
+        compiled.append(results[0]["compiled_code"].strip())
+    assert compiled == [
+        "select cast('2026-03-01' as date), 30, cast('2026-03-01T01:00:00+00:00' as timestamptz)",
+        "select cast('2026-03-02' as date), 45, cast('2026-03-02T01:00:00+00:00' as timestamptz)",
+    ]
+    log = (settings.state_dir / "dbt" / "logs" / "dbt.log").read_text(encoding="utf-8")
+    second = log[log.rindex("Running with dbt"):]
+    assert "Unable to do partial parsing" not in second, second[:2000]
+    assert "Partial parsing enabled" in second
 
 
 @pytest.mark.parametrize(
